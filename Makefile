@@ -1,0 +1,58 @@
+# Everything runs from a virtualenv in .venv, created on first use from pyproject.toml.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+WORKER_PROCESSES ?= 2
+WORKER_THREADS ?= 8
+
+.PHONY: install run web worker scheduler services stop test lint format bench seed migrate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("zapq needs Python 3.11+") if sys.version_info < (3, 11) else None'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The whole service: embedded servers when REDIS_URL/DATABASE_URL are unset, web, worker, scheduler.
+run: install
+	$(PY) -m zapq.run
+
+## Each part alone (they start or reuse embedded servers when the URLs are unset).
+web: install
+	$(PY) -m web
+
+worker: install
+	$(VENV)/bin/dramatiq actors --processes $(WORKER_PROCESSES) --threads $(WORKER_THREADS)
+
+scheduler: install
+	$(VENV)/bin/periodiq actors
+
+services: install
+	$(PY) -m zapq.services start
+
+stop: install
+	$(PY) -m zapq.services stop
+
+migrate: install
+	$(PY) -c 'import zapq.runtime as r; r.boot(); print("schema up to date")'
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var

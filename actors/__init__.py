@@ -1,0 +1,27 @@
+"""Dramatiq entry module: `dramatiq actors` runs a worker, `periodiq actors` the scheduler.
+
+Importing it boots the process (settings, embedded servers, migrations), builds the
+broker with the full middleware stack, and only then declares the actors, because
+Dramatiq rejects actor options no installed middleware knows.
+"""
+
+import sys
+
+import dramatiq
+
+from actors.broker import build_broker
+from zapq.runtime import boot
+from zapq.settings import SettingsError
+
+try:
+    settings = boot()
+except SettingsError as error:
+    sys.exit(f"zapq: {error}")
+
+broker = build_broker(settings)
+dramatiq.set_broker(broker)
+
+from actors import webhook_events  # noqa: E402
+from schedules import metrics  # noqa: E402
+
+__all__ = ["broker", "metrics", "webhook_events"]

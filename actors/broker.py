@@ -1,0 +1,70 @@
+"""The Redis broker and its middleware stack, identical in every process that declares actors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Middleware,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+from periodiq import PeriodiqMiddleware
+
+from actors.queues import QUEUES
+from zapq.metrics_exposition import serve_worker_metrics
+from zapq.runtime import remove_stale_metric_files
+from zapq.settings import Settings
+
+PERIODIC_SKIP_DELAY_S = 60
+
+
+def build_middleware(settings: Settings) -> list[Middleware]:
+    # Dramatiq's Prometheus module reads its directory at import time, so it is set first.
+    settings.prometheus_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_metric_files(settings.prometheus_dir)
+    os.environ["dramatiq_prom_db"] = str(settings.prometheus_dir)  # noqa: SIM112 (dramatiq reads it lowercase)
+    from dramatiq.middleware.prometheus import Prometheus
+
+    class WorkerPrometheus(Prometheus):
+        """Dramatiq's metrics, exposed by zapq's fork on METRICS_HOST:METRICS_PORT."""
+
+        @property
+        def forks(self) -> list[Callable[[], int]]:
+            return [serve_worker_metrics]
+
+    return [
+        WorkerPrometheus(),
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(
+            max_retries=settings.retry_max,
+            min_backoff=settings.retry_min_backoff_ms,
+            max_backoff=settings.retry_max_backoff_ms,
+        ),
+        CurrentMessage(),
+        PeriodiqMiddleware(skip_delay=PERIODIC_SKIP_DELAY_S),
+    ]
+
+
+def build_broker(settings: Settings) -> RedisBroker:
+    broker = RedisBroker(
+        url=settings.redis_url,
+        middleware=build_middleware(settings),
+        namespace=settings.redis_namespace,
+        heartbeat_timeout=int(settings.redis_heartbeat_timeout_s * 1000),
+        maintenance_chance=settings.redis_maintenance_chance,
+    )
+    for queue_name in QUEUES:
+        broker.declare_queue(queue_name)
+    return broker

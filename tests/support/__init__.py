@@ -1,0 +1,1 @@
+"""Test support: fixtures, stand-in HTTP servers, worker subprocesses."""

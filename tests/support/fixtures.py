@@ -1,0 +1,103 @@
+"""The shared fixtures (registered as a pytest plugin by tests/conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dramatiq
+import psycopg
+import pytest
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from starlette.testclient import TestClient
+
+from tests.support.http_peer import HttpPeer
+from tests.support.worker_process import WorkerProcess
+
+
+@pytest.fixture(scope="session")
+def settings():  # type: ignore[no-untyped-def]
+    from zapq.runtime import boot
+
+    return boot()
+
+
+@pytest.fixture(scope="session")
+def broker(settings) -> RedisBroker:  # type: ignore[no-untyped-def]
+    import actors
+
+    # Worker processes get this from the dramatiq CLI; the in-process worker needs it too.
+    actors.broker.emit_after("process_boot")
+    return actors.broker
+
+
+@pytest.fixture
+def redis_client(settings) -> Iterator[redis.Redis]:  # type: ignore[no-untyped-def]
+    client = redis.Redis.from_url(settings.redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def db(settings) -> Iterator[psycopg.Connection]:  # type: ignore[no-untyped-def]
+    with psycopg.connect(settings.database_url, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture(autouse=True)
+def clean_state(settings) -> None:  # type: ignore[no-untyped-def]
+    """Empty Redis and every table but the migration ledger: cheap, and no test sees another's rows."""
+    client = redis.Redis.from_url(settings.redis_url)
+    client.flushall()
+    client.close()
+    with psycopg.connect(settings.database_url, autocommit=True) as connection:
+        tables = [
+            row[0]
+            for row in connection.execute(
+                "SELECT tablename FROM pg_tables"
+                " WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+            )
+        ]
+        if tables:
+            connection.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def worker(broker: RedisBroker) -> Iterator[dramatiq.Worker]:
+    """An in-process worker on the real Redis broker, for tests that don't need to kill it."""
+    worker = dramatiq.Worker(broker, worker_threads=4, worker_timeout=100)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker_process(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start real `dramatiq` worker processes; all are killed at teardown."""
+    started: list[WorkerProcess] = []
+
+    def start(module: str = "actors", **options: object) -> WorkerProcess:
+        process = WorkerProcess(module, log_dir=tmp_path, **options)  # type: ignore[arg-type]
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def http_peer() -> Iterator[HttpPeer]:
+    """A real HTTP server on 127.0.0.1 standing in for Graph API, CRM, LLM or n8n."""
+    peer = HttpPeer().start()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture
+def web_client(broker: RedisBroker) -> Iterator[TestClient]:
+    from web.app import create_app
+
+    with TestClient(create_app()) as client:
+        yield client

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from zapq.settings import SETTINGS_DOCS, Settings, SettingsError, parse_settings
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_defaults_apply_when_nothing_is_set():
+    settings = parse_settings({})
+
+    assert (settings.web_host, settings.web_port, settings.metrics_port) == ("127.0.0.1", 8000, 9191)
+    assert settings.whatsapp_api_url == "https://graph.facebook.com/v21.0"
+    assert settings.redis_url == "" and settings.database_url == ""
+    assert settings.analytics_path == settings.data_dir / "analytics.duckdb"
+
+
+def test_values_are_converted_to_their_types():
+    settings = parse_settings(
+        {"WEB_PORT": "9000", "WHATSAPP_SKIP_SIGNATURE": "1", "REDIS_HEARTBEAT_TIMEOUT_S": "2.5"}
+    )
+
+    assert settings.web_port == 9000
+    assert settings.whatsapp_skip_signature is True
+    assert settings.redis_heartbeat_timeout_s == 2.5
+
+
+def test_malformed_value_is_one_line_naming_the_variable():
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"WEB_PORT": "eighty"})
+
+    message = str(raised.value)
+    assert "WEB_PORT" in message and "eighty" in message
+    assert "\n" not in message
+
+
+def test_missing_required_variable_is_named():
+    with pytest.raises(SettingsError, match="WHATSAPP_ACCESS_TOKEN"):
+        parse_settings({}).require("WHATSAPP_ACCESS_TOKEN")
+
+
+def test_every_setting_is_documented_in_the_readme_with_its_default():
+    documented = dict(re.findall(r"^\| `([A-Z_0-9]+)` \| `?([^|`]*)`? \|", README.read_text(), re.MULTILINE))
+    defaults = Settings()
+    for env_name in SETTINGS_DOCS:
+        assert env_name in documented, f"{env_name} missing from the README table"
+        default = getattr(defaults, env_name.lower())
+        if default not in ("", False):
+            assert documented[env_name].strip() == str(default), env_name
+    assert set(SETTINGS_DOCS) == {field.upper() for field in Settings.__struct_fields__}

@@ -1,0 +1,1 @@
+"""The HTTP edge: webhooks and APIs in, ordinary Dramatiq messages out."""

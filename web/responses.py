@@ -1,0 +1,9 @@
+"""JSON error bodies that say what is wrong, in one shape for every endpoint."""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse
+
+
+def error_response(status_code: int, error: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status_code)

@@ -1,0 +1,1 @@
+"""Domain code shared by the web app, the actors and the scheduler."""

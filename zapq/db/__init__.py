@@ -1,0 +1,1 @@
+"""PostgreSQL: connections, versioned migrations, and one module per table family."""

@@ -1,0 +1,117 @@
+"""Typed settings, parsed once from the environment.
+
+Every field maps to the upper-cased environment variable of the same name
+(`web_port` <- `WEB_PORT`). The README's configuration table is checked
+against `SETTINGS_DOCS` by a test, so a new field without documentation fails CI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+import msgspec
+
+
+class SettingsError(Exception):
+    """A missing or malformed environment variable; its message is one line naming it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    redis_url: str = ""
+    database_url: str = ""
+    zapq_data_dir: str = "./var"
+    duckdb_path: str = ""
+    log_level: str = "INFO"
+
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9191
+
+    worker_processes: int = 2
+    worker_threads: int = 8
+
+    retry_max: int = 3
+    retry_min_backoff_ms: int = 1000
+    retry_max_backoff_ms: int = 300_000
+    redis_heartbeat_timeout_s: float = 60.0
+    redis_maintenance_chance: int = 1000
+    redis_namespace: str = "dramatiq"
+
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_access_token: str = ""
+    whatsapp_phone_number_id: str = ""
+    whatsapp_verify_token: str = ""
+    whatsapp_webhook_secret: str = ""
+    whatsapp_skip_signature: bool = False
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.zapq_data_dir).resolve()
+
+    @property
+    def analytics_path(self) -> Path:
+        return Path(self.duckdb_path).resolve() if self.duckdb_path else self.data_dir / "analytics.duckdb"
+
+    @property
+    def prometheus_dir(self) -> Path:
+        return self.data_dir / "prometheus"
+
+    def require(self, *env_names: str) -> None:
+        """Fail with one line per missing variable, for components that cannot run without them."""
+        missing = [name for name in env_names if not getattr(self, name.lower())]
+        if missing:
+            raise SettingsError(f"missing required environment variable {', '.join(missing)}")
+
+
+SETTINGS_DOCS: dict[str, str] = {
+    "REDIS_URL": "Redis for broker and middleware state. Unset: an embedded redis-server under the data dir.",
+    "DATABASE_URL": "PostgreSQL for operational state. Unset: an embedded PostgreSQL under the data dir.",
+    "ZAPQ_DATA_DIR": "Where embedded servers, DuckDB and metrics files live.",
+    "DUCKDB_PATH": "Analytics database file. Unset: `$ZAPQ_DATA_DIR/analytics.duckdb`.",
+    "LOG_LEVEL": "Python logging level for every process.",
+    "WEB_HOST": "Address uvicorn binds.",
+    "WEB_PORT": "Port uvicorn binds.",
+    "METRICS_HOST": "Address of the worker's Prometheus exposition server.",
+    "METRICS_PORT": "Port of the worker's Prometheus exposition server.",
+    "WORKER_PROCESSES": "`make worker`/`make run`: dramatiq worker processes.",
+    "WORKER_THREADS": "`make worker`/`make run`: threads per worker process.",
+    "RETRY_MAX": "Default retries per message (exponential backoff with jitter).",
+    "RETRY_MIN_BACKOFF_MS": "First retry delay; later ones double, with jitter.",
+    "RETRY_MAX_BACKOFF_MS": "Cap on a retry delay.",
+    "REDIS_HEARTBEAT_TIMEOUT_S": "How long a worker may be silent before its unacked messages are requeued.",
+    "REDIS_MAINTENANCE_CHANCE": "Per million broker commands, how many run the requeue-dead-workers sweep.",
+    "REDIS_NAMESPACE": "Prefix of the broker's Redis keys.",
+    "WHATSAPP_API_URL": "Graph API base URL.",
+    "WHATSAPP_ACCESS_TOKEN": "Bearer token for the Cloud API. Required to send messages.",
+    "WHATSAPP_PHONE_NUMBER_ID": "Business phone number id used when sending.",
+    "WHATSAPP_VERIFY_TOKEN": "Token Meta echoes in the webhook verification handshake.",
+    "WHATSAPP_WEBHOOK_SECRET": "App secret that signs `X-Hub-Signature-256` on WhatsApp webhooks.",
+    "WHATSAPP_SKIP_SIGNATURE": "Development only: `1` lets the web app start without the app secret.",
+}
+
+
+def parse_settings(environ: Mapping[str, str]) -> Settings:
+    """Build settings from an environment mapping; raise SettingsError naming a malformed variable."""
+    known = {name: value for name, value in environ.items() if name in SETTINGS_DOCS}
+    try:
+        return msgspec.convert(known, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        raise SettingsError(_name_the_variable(str(error), known)) from None
+
+
+def _name_the_variable(message: str, known: Mapping[str, str]) -> str:
+    # msgspec reports "... - at `$.WEB_PORT`"; turn that into "WEB_PORT=...: ..."
+    reason, _, where = message.partition(" - at `$.")
+    name = where.rstrip("`")
+    if name:
+        return f"invalid environment variable {name}={known.get(name, '')!r}: {reason}"
+    return f"invalid settings: {message}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return parse_settings(os.environ)
