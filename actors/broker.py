@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
@@ -19,6 +20,7 @@ from dramatiq.middleware import (
 from periodiq import PeriodiqMiddleware
 
 from actors.queues import QUEUES
+from middleware.flow_control import FlowControl
 from zapq.metrics_exposition import serve_worker_metrics
 from zapq.runtime import remove_stale_metric_files
 from zapq.settings import Settings
@@ -47,6 +49,13 @@ def build_middleware(settings: Settings) -> list[Middleware]:
         ShutdownNotifications(),
         Callbacks(),
         Pipelines(),
+        # Before Retries: Dramatiq runs after-hooks in reverse, so FlowControl sees whether
+        # Retries gave up on a message (failed for good) before it releases that message's keys.
+        FlowControl(
+            client=redis.Redis.from_url(settings.redis_url),
+            lease_ms=settings.flow_lease_ms,
+            idempotency_ttl=int(settings.idempotency_ttl_s * 1000),
+        ),
         Retries(
             max_retries=settings.retry_max,
             min_backoff=settings.retry_min_backoff_ms,

@@ -40,6 +40,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     redis_heartbeat_timeout_s: float = 60.0
     redis_maintenance_chance: int = 1000
     redis_namespace: str = "dramatiq"
+    flow_lease_ms: int = 30_000
+    idempotency_ttl_s: float = 86_400.0
 
     whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
     whatsapp_access_token: str = ""
@@ -85,6 +87,8 @@ SETTINGS_DOCS: dict[str, str] = {
     "REDIS_HEARTBEAT_TIMEOUT_S": "How long a worker may be silent before its unacked messages are requeued.",
     "REDIS_MAINTENANCE_CHANCE": "Per million broker commands, how many run the requeue-dead-workers sweep.",
     "REDIS_NAMESPACE": "Prefix of the broker's Redis keys.",
+    "FLOW_LEASE_MS": "Lease of a running idempotent message: renewed while it runs, expires when its worker dies.",
+    "IDEMPOTENCY_TTL_S": "How long a finished idempotency key is remembered (actors may override).",
     "WHATSAPP_API_URL": "Graph API base URL.",
     "WHATSAPP_ACCESS_TOKEN": "Bearer token for the Cloud API. Required to send messages.",
     "WHATSAPP_PHONE_NUMBER_ID": "Business phone number id used when sending.",

@@ -1,0 +1,125 @@
+"""The one interface between a conversation and whatever writes the replies.
+
+A caller (an actor holding a debounced burst of WhatsApp messages) passes the
+conversation's state and the new messages; the engine answers with one reply, the
+actions the caller must carry out, and the state to store for next time. Every type
+here is a msgspec Struct, so the state can be stored as JSON and read back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal, Protocol
+
+import msgspec
+
+HISTORY_LIMIT = 20
+MAX_BUTTONS = 3
+MAX_BUTTON_TITLE_CHARS = 20
+
+
+class IncomingText(msgspec.Struct, frozen=True):
+    """One inbound WhatsApp message as the engine reads it.
+
+    `kind` is one of text, image, audio, video, document, sticker, location, contacts,
+    button_reply, list_reply, button, reaction, unsupported. `text` is the body, caption,
+    tapped button or row title, or reaction emoji; None when there is none.
+    """
+
+    wamid: str
+    kind: str
+    text: str | None
+    sent_at: dt.datetime
+
+
+class Turn(msgspec.Struct, frozen=True):
+    role: Literal["customer", "assistant"]
+    text: str
+    at: dt.datetime
+
+
+class TestDriveDraft(msgspec.Struct):
+    """A test drive being booked, one slot per answer. `awaiting` is the slot asked for last."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    vehicle_id: int | None = None
+    day: dt.date | None = None
+    time: dt.time | None = None
+    awaiting: Literal["vehicle", "day", "time"] | None = None
+
+
+class ConversationState(msgspec.Struct):
+    """What the engine knows about one customer between bursts.
+
+    `facts` holds small strings the engine wants back next time (the last model asked
+    about, the cars of interest); its keys belong to the engine that wrote them.
+    """
+
+    wa_id: str
+    profile_name: str | None = None
+    history: list[Turn] = []
+    pending_test_drive: TestDriveDraft | None = None
+    facts: dict[str, str] = {}
+
+
+class Handoff(msgspec.Struct, frozen=True, tag="handoff"):
+    """Hand the conversation to a person; `summary` is what they should read first."""
+
+    reason: str
+    summary: str
+
+
+class OptOut(msgspec.Struct, frozen=True, tag="opt_out"):
+    """The customer asked for no more messages."""
+
+
+class BookTestDrive(msgspec.Struct, frozen=True, tag="book_test_drive"):
+    """A test drive the engine has booked (already stored); for calendars and CRMs to pick up."""
+
+    vehicle_id: int | None
+    starts_at: dt.datetime
+
+
+Action = Handoff | OptOut | BookTestDrive
+
+
+class EngineReply(msgspec.Struct, kw_only=True):
+    """The answer to one burst. Empty `text` means send nothing (a batch of reactions only).
+
+    `buttons` are (id, title) pairs for WhatsApp reply buttons: at most 3, titles at most 20 chars.
+    """
+
+    text: str
+    actions: list[Action] = []
+    state: ConversationState
+    buttons: list[tuple[str, str]] = []
+
+    def __post_init__(self) -> None:
+        if len(self.buttons) > MAX_BUTTONS:
+            raise ValueError(f"WhatsApp allows at most {MAX_BUTTONS} reply buttons, got {len(self.buttons)}")
+        for _, title in self.buttons:
+            if len(title) > MAX_BUTTON_TITLE_CHARS:
+                raise ValueError(f"button title longer than {MAX_BUTTON_TITLE_CHARS} chars: {title!r}")
+
+
+class ConversationEngine(Protocol):
+    def reply(self, state: ConversationState, batch: list[IncomingText]) -> EngineReply: ...
+
+
+def with_turns(
+    state: ConversationState, batch: list[IncomingText], reply_text: str, **changes: object
+) -> ConversationState:
+    """A copy of `state` with the batch and the reply appended to a bounded history, plus `changes`."""
+    turns = list(state.history)
+    turns.extend(
+        Turn("customer", message.text or f"[{message.kind}]", message.sent_at)
+        for message in batch
+        if message.kind != "reaction"
+    )
+    if reply_text:
+        answered_at = batch[-1].sent_at if batch else dt.datetime.now(dt.UTC)
+        turns.append(Turn("assistant", reply_text, answered_at))
+    fields: dict[str, object] = {"history": turns[-HISTORY_LIMIT:], "facts": dict(state.facts)}
+    fields.update(changes)
+    return msgspec.structs.replace(state, **fields)

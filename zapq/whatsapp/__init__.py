@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API: webhook decoding, signatures, and sending messages."""

@@ -1,0 +1,121 @@
+"""Send pacing shared by every worker: per business number throughput and per recipient spacing.
+
+Meta caps a business number at about 80 messages per second (error 130429) and a number→recipient
+pair at about one message every 6 s on average (error 131056). Pacing below those limits is cheaper
+than retrying after them, and all worker processes must share one budget, so it lives in Redis.
+
+Each limit is a GCRA (generic cell rate algorithm): one key holding the "theoretical arrival time"
+of the next allowed message, in microseconds of Redis server time. A single Lua script checks both
+limits and, only when both allow it, advances both; a refused call consumes nothing. Keys expire
+as soon as they no longer restrict anything.
+
+Keys:
+  zapq:pace:number:{phone_number_id}                  throughput of one business number
+  zapq:pace:recipient:{phone_number_id}:{recipient}   spacing of one number→recipient pair
+"""
+
+from __future__ import annotations
+
+import redis
+from redis.commands.core import Script
+
+KEY_PREFIX = "zapq:pace:"
+NUMBER_KEY = KEY_PREFIX + "number:{phone_number_id}"
+RECIPIENT_KEY = KEY_PREFIX + "recipient:{phone_number_id}:{recipient}"
+
+DEFAULT_MAX_MESSAGES_PER_SECOND = 80.0
+DEFAULT_NUMBER_BURST = 1
+DEFAULT_RECIPIENT_MIN_INTERVAL_MS = 1000
+DEFAULT_RECIPIENT_BURST = 1
+
+# KEYS: number key, recipient key.
+# ARGV: number interval, number tolerance, recipient interval, recipient tolerance (microseconds);
+# tolerance = (burst - 1) * interval. Returns the wait in microseconds, 0 when the send may go now.
+ACQUIRE_SCRIPT = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+
+local function earliest(key, tolerance)
+  local stored = tonumber(redis.call('GET', key))
+  local arrival = now
+  if stored and stored > now then arrival = stored end
+  return arrival, arrival - tolerance
+end
+
+local number_arrival, number_allowed_at = earliest(KEYS[1], tonumber(ARGV[2]))
+local pair_arrival, pair_allowed_at = earliest(KEYS[2], tonumber(ARGV[4]))
+local allowed_at = math.max(number_allowed_at, pair_allowed_at)
+if allowed_at > now then
+  return allowed_at - now
+end
+
+local function advance(key, arrival, interval)
+  local next_arrival = arrival + interval
+  local ttl_ms = math.ceil((next_arrival - now) / 1000) + 1
+  redis.call('SET', key, string.format('%.0f', next_arrival), 'PX', ttl_ms)
+end
+
+advance(KEYS[1], number_arrival, tonumber(ARGV[1]))
+advance(KEYS[2], pair_arrival, tonumber(ARGV[3]))
+return 0
+"""
+
+
+class Pacer:
+    """Decides when the next message from a business number to a recipient may go.
+
+    :param max_messages_per_second: throughput of one business number (Meta's default is 80).
+    :param number_burst: how many messages a number may send back to back before pacing applies.
+    :param recipient_min_interval_ms: minimum spacing of messages to one recipient.
+    :param recipient_burst: how many messages one recipient may get back to back (e.g. a reply
+        split in parts) before the spacing applies.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_messages_per_second: float = DEFAULT_MAX_MESSAGES_PER_SECOND,
+        number_burst: int = DEFAULT_NUMBER_BURST,
+        recipient_min_interval_ms: int = DEFAULT_RECIPIENT_MIN_INTERVAL_MS,
+        recipient_burst: int = DEFAULT_RECIPIENT_BURST,
+    ) -> None:
+        if max_messages_per_second <= 0:
+            raise ValueError("max_messages_per_second must be positive")
+        if recipient_min_interval_ms < 0:
+            raise ValueError("recipient_min_interval_ms must not be negative")
+        if number_burst < 1 or recipient_burst < 1:
+            raise ValueError("bursts must be at least 1")
+        self.number_interval_us = round(1_000_000 / max_messages_per_second)
+        self.number_tolerance_us = (number_burst - 1) * self.number_interval_us
+        self.recipient_interval_us = recipient_min_interval_ms * 1000
+        self.recipient_tolerance_us = (recipient_burst - 1) * self.recipient_interval_us
+        self._script: Script | None = None
+
+    def acquire(self, client: redis.Redis, phone_number_id: str, recipient: str) -> float:
+        """Take a slot for one message; return 0.0 when it may go now, else seconds to wait first.
+
+        A refused call takes nothing, so the caller sleeps the returned time (or retries the
+        message later) and calls again.
+        """
+        if self._script is None:
+            self._script = client.register_script(ACQUIRE_SCRIPT)
+        keys = [
+            NUMBER_KEY.format(phone_number_id=phone_number_id),
+            RECIPIENT_KEY.format(phone_number_id=phone_number_id, recipient=recipient),
+        ]
+        args = [
+            self.number_interval_us,
+            self.number_tolerance_us,
+            self.recipient_interval_us,
+            self.recipient_tolerance_us,
+        ]
+        wait_us = int(self._script(keys=keys, args=args, client=client))
+        return wait_us / 1_000_000
+
+
+DEFAULT_PACER = Pacer()
+
+
+def acquire(client: redis.Redis, phone_number_id: str, recipient: str) -> float:
+    """`Pacer.acquire` with the default limits: 80 msg/s per number, 1 s between messages to a recipient."""
+    return DEFAULT_PACER.acquire(client, phone_number_id, recipient)
