@@ -12,6 +12,7 @@ import json
 import logging
 import random
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,7 @@ TICK_TTL = 24 * 3600 * 1000
 MAX_DELAY_MS = 7 * 24 * 3600 * 1000 - 1
 BATCH_OPTION = "zapq_batch"
 CHECKED_OPTION = "zapq_checked"
+SENT_OPTION = "zapq_sent_ns"
 
 
 @dataclass
@@ -126,6 +128,7 @@ class FlowControl(Middleware):
             return
         actor = broker.get_actor(message.actor_name)
         options[CHECKED_OPTION] = 1  # retries and delayed copies carry it: checked once per message
+        options[SENT_OPTION] = time.time_ns()  # orders a debounce batch; message_timestamp is only ms
         if not read_option(message, actor, "dedup", None):
             return
         guard = self._dedup_guard(actor, message)
@@ -302,7 +305,9 @@ class FlowControl(Middleware):
             item = message.args[0]
         else:
             item = {"args": list(message.args), "kwargs": message.kwargs}
-        entry = json.dumps({"g": [guard for guard, _ in plan.guards], "v": item}, separators=(",", ":"))
+        guards = [guard for guard, _ in plan.guards]
+        sent = message.options.get(SENT_OPTION, message.message_timestamp * 1_000_000)
+        entry = json.dumps({"g": guards, "t": sent, "v": item}, separators=(",", ":"))
         idempotency_ttl = int(read_option(message, actor, "idempotency_ttl", self.idempotency_ttl))
         broker = actor.broker
         return [
@@ -328,7 +333,9 @@ class FlowControl(Middleware):
         if int(decision[1]):
             metrics.count(actor.actor_name, "lease_expired", int(decision[1]))
         if plan.mode == "batch":
-            items = [json.loads(entry)["v"] for entry in decision[2]]
+            # Worker threads merge concurrently; send time restores the order messages were sent in.
+            entries = sorted((json.loads(entry) for entry in decision[2]), key=lambda entry: entry.get("t", 0))
+            items = [entry["v"] for entry in entries]
             message._message = message._message.copy(args=(items,))
         with self._held_lock:
             self._held[id(message)] = HeldRun(token, message.message_id, plan)
