@@ -54,6 +54,8 @@ MAX_DELAY_MS = 7 * 24 * 3600 * 1000 - 1
 BATCH_OPTION = "zapq_batch"
 CHECKED_OPTION = "zapq_checked"
 SENT_OPTION = "zapq_sent_ns"
+FLUSHED_AT_OPTION = "zapq_flushed_at_ms"
+OPENED_AT_OPTION = "zapq_window_opened_at_ms"
 
 
 @dataclass
@@ -333,10 +335,14 @@ class FlowControl(Middleware):
         if int(decision[1]):
             metrics.count(actor.actor_name, "lease_expired", int(decision[1]))
         if plan.mode == "batch":
+            entries = [json.loads(entry) for entry in decision[2]]
+            markers = [entry for entry in entries if "f" in entry]
             # Worker threads merge concurrently; send time restores the order messages were sent in.
-            entries = sorted((json.loads(entry) for entry in decision[2]), key=lambda entry: entry.get("t", 0))
-            items = [entry["v"] for entry in entries]
-            message._message = message._message.copy(args=(items,))
+            items = [entry["v"] for entry in sorted((e for e in entries if "v" in e), key=lambda e: e["t"])]
+            options = (
+                {OPENED_AT_OPTION: markers[0]["o"], FLUSHED_AT_OPTION: markers[0]["f"]} if markers else {}
+            )
+            message._message = message._message.copy(args=(items,), options=options)
         with self._held_lock:
             self._held[id(message)] = HeldRun(token, message.message_id, plan)
 

@@ -21,7 +21,7 @@ end
 local released = 0
 if final and not keep and KEYS[n + 2] ~= "" then
   for _, entry in ipairs(redis.call("LRANGE", KEYS[n + 2], 0, -1)) do
-    for _, guard in ipairs(cjson.decode(entry)["g"]) do
+    for _, guard in ipairs(cjson.decode(entry)["g"] or {}) do
       local value = redis.call("GET", guard)
       if value and string.sub(value, 1, 2) == "M|" then
         redis.call("DEL", guard)

@@ -25,6 +25,8 @@ local function flush_window(window, due_key, items_prefix, batch_ttl_ms)
     return nil
   end
   local batch, queue, ns, msg, rid = w[1], w[2], w[3], w[4], w[5]
+  -- The flush time travels with the items, so the batch run can tell queueing from windowing.
+  redis.call("RPUSH", items_prefix .. batch, '{"f":' .. now_ms() .. ',"o":' .. w[6] .. '}')
   redis.call("HSET", ns .. ":" .. queue .. ".msgs", rid, msg)
   redis.call("RPUSH", ns .. ":" .. queue, rid)
   redis.call("PEXPIRE", items_prefix .. batch, batch_ttl_ms)

@@ -45,7 +45,8 @@ def test_duplicates_with_the_same_idempotency_key_are_dropped_from_the_window(de
     reply.send({"user": "u1", "wamid": "a"})  # Meta's redelivery, after the batch ran
     time.sleep(0.8)
 
-    assert batches == [["a", "b", "c"]]
+    # Which copy of a duplicate is merged first (and so its position) depends on thread timing.
+    assert len(batches) == 1 and sorted(batches[0]) == ["a", "b", "c"]
     assert decisions(reply, "duplicate_skipped") == 3
 
 

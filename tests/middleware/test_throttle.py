@@ -13,7 +13,9 @@ def drain(broker, worker) -> None:
 def test_excess_is_dropped_per_key(declare, broker, worker, redis_client):
     runs = []
 
-    @declare(throttle=lambda args, kwargs: f"{args[0]}:{args[1]}", throttle_limit=1, throttle_period=86_400_000)
+    @declare(
+        throttle=lambda args, kwargs: f"{args[0]}:{args[1]}", throttle_limit=1, throttle_period=86_400_000
+    )
     def reengage(user: str, kind: str) -> None:
         runs.append((user, kind))
 
