@@ -145,7 +145,8 @@ def parse_notification(raw_body: bytes) -> Notification:
     """Decode and flatten a webhook body.
 
     Raises InvalidPayload when the body is not JSON or not a WhatsApp notification. A malformed
-    message, status or change inside a valid notification is left out and named in `skipped`.
+    message, status or change inside a valid notification is left out and named in `skipped`;
+    a message whose identifiers are fine but whose body is not is kept, as `unsupported`.
     """
     try:
         envelope = notification_decoder.decode(raw_body)

@@ -1,8 +1,9 @@
 """The WhatsApp Cloud API webhook body as Meta sends it, decoded into msgspec Structs.
 
-Only the identifiers a notification cannot do without are required (the envelope's `object`,
-a message's `from`/`id`/`timestamp`, a status's `id`/`status`/`timestamp`); everything else has
-a default, and unknown fields are ignored, so new fields or message types Meta adds decode fine.
+Only what a notification cannot do without is required: the envelope's `object` and `entry`, an
+entry's `changes`, a message's `from`/`id`/`timestamp`, a status's `id`/`status`/`timestamp`, a
+change's `metadata.phone_number_id`. Everything else has a default, and unknown fields are
+ignored, so the fields and message types Meta adds later decode fine.
 `zapq.whatsapp.inbound` turns these into the flat events the rest of zapq reads.
 """
 
@@ -220,8 +221,8 @@ class Change(msgspec.Struct):
 class Entry(msgspec.Struct):
     """One WhatsApp Business Account's changes."""
 
+    changes: list[Change]
     id: str | None = None
-    changes: list[Change] = []
 
 
 class WebhookNotification(msgspec.Struct):
