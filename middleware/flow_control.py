@@ -58,6 +58,23 @@ FLUSHED_AT_OPTION = "zapq_flushed_at_ms"
 OPENED_AT_OPTION = "zapq_window_opened_at_ms"
 
 
+DECIDED_SKIP = "_zapq_decided_skip"
+
+
+class _DecidedSkipFilter(logging.Filter):
+    """Drop Dramatiq's "Message ... was skipped." warning for skips this middleware decided and counted.
+
+    Every message merged into a debounce window is a skip; a warning for each would bury real ones.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        return not (isinstance(args, tuple) and args and getattr(args[0], DECIDED_SKIP, None))
+
+
+logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_DecidedSkipFilter())
+
+
 @dataclass
 class Plan:
     """What one message asks of Redis: guards to acquire, a throttle slot, a debounce merge."""
@@ -169,6 +186,7 @@ class FlowControl(Middleware):
             self._start_run(actor, message, plan, token, decision)
             return
         self._handle_refusal(broker, actor, message, plan, outcome, decision)
+        setattr(message, DECIDED_SKIP, outcome)  # noqa: B010 (read by the log filter below)
         raise SkipMessage(f"{outcome}: {message.message_id}")
 
     def after_process_message(

@@ -11,6 +11,7 @@ import inspect
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from dramatiq import Actor
@@ -63,12 +64,17 @@ def key_from_source(source: KeySource, actor: Actor[Any, Any], message: AnyMessa
         return str(source(tuple(message.args), dict(message.kwargs)))
     if source in message.kwargs:
         return str(message.kwargs[source])
-    parameters = list(inspect.signature(actor.fn).parameters)
+    parameters = _parameter_names(actor.fn)
     if source in parameters and parameters.index(source) < len(message.args):
         return str(message.args[parameters.index(source)])
     if len(message.args) == 1 and isinstance(message.args[0], dict) and source in message.args[0]:
         return str(message.args[0][source])
     raise KeyError(f"{actor.actor_name}: message {message.message_id} has no argument {source!r} to key on")
+
+
+@lru_cache(maxsize=1024)
+def _parameter_names(function: Callable[..., Any]) -> list[str]:
+    return list(inspect.signature(function).parameters)
 
 
 def content_hash(actor_name: str, message: AnyMessage, fields: Sequence[str] | None) -> str:

@@ -1,19 +1,32 @@
-"""The Lua scripts, each prefixed with the shared `common.lua` and registered once per client."""
+"""The Lua scripts, each prefixed with the shared `common.lua` and registered once per client.
+
+The three per-message scripts are group-committed (`middleware.batching`); the
+background ones (lease renewal, flushing) run alone.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Protocol
 
 import redis
-from redis.commands.core import Script
+
+from middleware.batching import BatchedScript
 
 LUA_DIR = Path(__file__).parent / "lua"
-SCRIPT_NAMES = ("before_process", "after_success", "after_failure", "renew_leases", "flush_due")
+PER_MESSAGE_SCRIPTS = ("before_process", "after_success", "after_failure")
+BACKGROUND_SCRIPTS = ("renew_leases", "flush_due")
 
 
-def load_scripts(client: redis.Redis) -> dict[str, Script]:
+class ScriptCall(Protocol):
+    def __call__(self, *, keys: list[Any], args: list[Any]) -> Any: ...
+
+
+def load_scripts(client: redis.Redis) -> dict[str, ScriptCall]:
     common = (LUA_DIR / "common.lua").read_text()
-    return {
-        name: client.register_script(common + "\n" + (LUA_DIR / f"{name}.lua").read_text())
-        for name in SCRIPT_NAMES
-    }
+    scripts: dict[str, ScriptCall] = {}
+    for name in PER_MESSAGE_SCRIPTS:
+        scripts[name] = BatchedScript(client, common, (LUA_DIR / f"{name}.lua").read_text())
+    for name in BACKGROUND_SCRIPTS:
+        scripts[name] = client.register_script(common + "\n" + (LUA_DIR / f"{name}.lua").read_text())
+    return scripts

@@ -1,0 +1,1 @@
+"""Benchmarks. Each prints `bench: <name> = <value>` lines, as ratios to a baseline from the same run."""

@@ -1,0 +1,16 @@
+"""`make bench`: every benchmark, in one run."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import middleware_throughput
+
+
+def main() -> int:
+    middleware_throughput.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Shared by the benchmarks: an isolated data dir, real worker processes, the report line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def report(name: str, value: object) -> None:
+    print(f"bench: {name} = {value}", flush=True)
+
+
+def prepare_environment() -> None:
+    """Benchmarks use their own embedded servers under var/bench, never the dev or test data."""
+    os.environ.setdefault("ZAPQ_DATA_DIR", str(ROOT / "var" / "bench"))
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("dramatiq_worker_timeout", "100")
+    from zapq.runtime import boot
+
+    boot()
+
+
+class WorkerGroup:
+    """`dramatiq <module>` with N processes x M threads for the duration of a `with` block."""
+
+    def __init__(self, module: str, *, processes: int, threads: int) -> None:
+        self.module = module
+        self.processes = processes
+        self.threads = threads
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> WorkerGroup:
+        prepare_environment()
+        import redis
+
+        redis.Redis.from_url(os.environ["REDIS_URL"]).flushall()
+        log = open(ROOT / "var" / "bench" / f"{self.module}.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dramatiq", self.module, "--processes", str(self.processes),
+             "--threads", str(self.threads)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        log_path = Path(log.name)
+        while log_path.read_text(errors="replace").count("Worker process is ready") < self.processes:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"bench workers did not start; see {log_path}")
+            time.sleep(0.1)
+        __import__(self.module)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
