@@ -39,6 +39,10 @@ stop: install
 migrate: install
 	$(PY) -c 'import zapq.runtime as r; r.boot(); print("schema up to date")'
 
+## The dealership's demo inventory (idempotent).
+seed: install
+	$(PY) -m zapq.conversation.seed
+
 test: install
 	$(PY) -m pytest
 

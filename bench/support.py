@@ -41,7 +41,7 @@ class WorkerGroup:
         import redis
 
         redis.Redis.from_url(os.environ["REDIS_URL"]).flushall()
-        log = open(ROOT / "var" / "bench" / f"{self.module}.log", "wb")  # noqa: SIM115
+        log = open(ROOT / "var" / "bench" / f"{self.module}.log", "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dramatiq", self.module, "--processes", str(self.processes),
              "--threads", str(self.threads)],

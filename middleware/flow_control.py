@@ -186,7 +186,7 @@ class FlowControl(Middleware):
             self._start_run(actor, message, plan, token, decision)
             return
         self._handle_refusal(broker, actor, message, plan, outcome, decision)
-        setattr(message, DECIDED_SKIP, outcome)  # noqa: B010 (read by the log filter below)
+        setattr(message, DECIDED_SKIP, outcome)
         raise SkipMessage(f"{outcome}: {message.message_id}")
 
     def after_process_message(

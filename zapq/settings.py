@@ -87,7 +87,7 @@ SETTINGS_DOCS: dict[str, str] = {
     "REDIS_HEARTBEAT_TIMEOUT_S": "How long a worker may be silent before its unacked messages are requeued.",
     "REDIS_MAINTENANCE_CHANCE": "Per million broker commands, how many run the requeue-dead-workers sweep.",
     "REDIS_NAMESPACE": "Prefix of the broker's Redis keys.",
-    "FLOW_LEASE_MS": "Lease of a running idempotent message: renewed while it runs, expires when its worker dies.",
+    "FLOW_LEASE_MS": "Lease of a running idempotent run: renewed while it runs, ends when its worker dies.",
     "IDEMPOTENCY_TTL_S": "How long a finished idempotency key is remembered (actors may override).",
     "WHATSAPP_API_URL": "Graph API base URL.",
     "WHATSAPP_ACCESS_TOKEN": "Bearer token for the Cloud API. Required to send messages.",

@@ -39,11 +39,16 @@ class Turn(msgspec.Struct, frozen=True):
 
 
 class TestDriveDraft(msgspec.Struct):
-    """A test drive being booked, one slot per answer. `awaiting` is the slot asked for last."""
+    """A test drive being booked, one slot per answer.
+
+    `any_vehicle` means the customer will choose the car at the store; `awaiting` is the
+    slot asked for last, so a bare answer ("sábado", "tanto faz") fills the right one.
+    """
 
     __test__ = False  # not a pytest test class, despite the name
 
     vehicle_id: int | None = None
+    any_vehicle: bool = False
     day: dt.date | None = None
     time: dt.time | None = None
     awaiting: Literal["vehicle", "day", "time"] | None = None

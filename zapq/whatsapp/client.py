@@ -255,7 +255,11 @@ class TokenCircuit:
             if state.failure is None:
                 return
             if state.token_fingerprint == _fingerprint(access_token):
-                raise state.failure
+                raise AccessTokenInvalid(
+                    f"not sent: the access token was rejected earlier ({state.failure.title})",
+                    code=state.failure.code,
+                    details=state.failure.details,
+                )
             self._state = _TokenCircuitState()
         _metrics().token_invalid.set(0)
         logger.warning("WhatsApp access token replaced; sending resumes")

@@ -1,0 +1,163 @@
+"""send_once: a retried actor never sends the customer the same message twice."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.support.http_peer import CannedResponse, HttpPeer
+from zapq.db.outbound_messages import apply_status, find_outbound
+from zapq.settings import Settings
+from zapq.whatsapp.client import WhatsAppClient
+from zapq.whatsapp.errors import RetryableSendError
+from zapq.whatsapp.sender import SendResult, send_once
+
+CUSTOMER = "5511987654321"
+KEY = "lead-7:reply-3"
+
+
+def accepted(wamid: str, delay_s: float = 0.0) -> CannedResponse:
+    return CannedResponse(
+        body={"messaging_product": "whatsapp", "messages": [{"id": wamid}]}, delay_s=delay_s
+    )
+
+
+def graph_error(code: int, title: str) -> CannedResponse:
+    return CannedResponse(
+        status=400,
+        body={"error": {"message": f"(#{code}) {title}", "type": "OAuthException", "code": code}},
+    )
+
+
+@pytest.fixture
+def whatsapp(http_peer: HttpPeer) -> Iterator[WhatsAppClient]:
+    with WhatsAppClient(f"{http_peer.url}/v21.0", "test-token", "106540352242922", timeout_s=5) as client:
+        yield client
+
+
+def send_greeting(db: psycopg.Connection, client: WhatsAppClient, key: str = KEY) -> SendResult:
+    text = "Oi Ana! O Onix 2022 ainda está disponível."
+    return send_once(
+        db, client, key, CUSTOMER, "text", lambda: client.send_text(CUSTOMER, text), body={"text": text}
+    )
+
+
+def test_the_first_call_sends_and_records_the_wamid(
+    db: psycopg.Connection, whatsapp: WhatsAppClient, http_peer: HttpPeer
+) -> None:
+    http_peer.enqueue(accepted("wamid.first"))
+
+    result = send_greeting(db, whatsapp)
+
+    assert result == SendResult(status="sent", wamid="wamid.first", requested_now=True)
+    row = find_outbound(db, KEY)
+    assert row is not None
+    assert (row.status, row.wamid, row.recipient, row.phone_number_id) == (
+        "sent",
+        "wamid.first",
+        CUSTOMER,
+        "106540352242922",
+    )
+
+
+def test_a_retry_after_a_successful_send_does_not_send_again(
+    db: psycopg.Connection, whatsapp: WhatsAppClient, http_peer: HttpPeer
+) -> None:
+    http_peer.enqueue(accepted("wamid.first"), accepted("wamid.duplicate"))
+    send_greeting(db, whatsapp)
+
+    retried = send_greeting(db, whatsapp)
+
+    assert retried == SendResult(status="sent", wamid="wamid.first", requested_now=False)
+    assert len(http_peer.received("/messages")) == 1
+
+
+def test_a_retry_reports_the_latest_status_from_webhooks(
+    db: psycopg.Connection, whatsapp: WhatsAppClient, http_peer: HttpPeer
+) -> None:
+    http_peer.enqueue(accepted("wamid.first"))
+    send_greeting(db, whatsapp)
+    apply_status(db, "wamid.first", "read", datetime.now(UTC))
+
+    retried = send_greeting(db, whatsapp)
+
+    assert (retried.status, retried.requested_now) == ("read", False)
+    assert len(http_peer.requests) == 1
+
+
+def test_a_permanent_failure_is_recorded_and_not_retried(
+    db: psycopg.Connection, whatsapp: WhatsAppClient, http_peer: HttpPeer
+) -> None:
+    http_peer.enqueue(graph_error(131026, "Message undeliverable"))
+
+    first = send_greeting(db, whatsapp)
+    second = send_greeting(db, whatsapp)
+
+    assert (first.failed, first.error_code, first.requested_now) == (True, 131026, True)
+    assert (second.failed, second.error_code, second.requested_now) == (True, 131026, False)
+    assert len(http_peer.requests) == 1
+
+
+def test_outside_the_service_window_says_a_template_is_needed(
+    db: psycopg.Connection, whatsapp: WhatsAppClient, http_peer: HttpPeer
+) -> None:
+    http_peer.enqueue(graph_error(131047, "Re-engagement message"))
+
+    result = send_greeting(db, whatsapp)
+
+    assert result.outside_service_window
+    row = find_outbound(db, KEY)
+    assert row is not None
+    assert (row.status, row.error_code) == ("failed", 131047)
+
+
+def test_a_retryable_failure_records_nothing_so_the_retry_sends(
+    db: psycopg.Connection, whatsapp: WhatsAppClient, http_peer: HttpPeer
+) -> None:
+    http_peer.enqueue(graph_error(130429, "Rate limit hit"), accepted("wamid.after-retry"))
+
+    with pytest.raises(RetryableSendError):
+        send_greeting(db, whatsapp)
+    assert find_outbound(db, KEY) is None
+
+    result = send_greeting(db, whatsapp)
+
+    assert result == SendResult(status="sent", wamid="wamid.after-retry", requested_now=True)
+    assert len(http_peer.requests) == 2
+
+
+def test_two_workers_sending_the_same_key_at_once_send_it_once(
+    settings: Settings, whatsapp: WhatsAppClient, http_peer: HttpPeer
+) -> None:
+    http_peer.enqueue(accepted("wamid.only", delay_s=0.3), accepted("wamid.duplicate", delay_s=0.3))
+    results: list[Any] = [None, None]
+
+    def worker(index: int) -> None:
+        with psycopg.connect(settings.database_url, autocommit=True) as connection:
+            results[index] = send_greeting(connection, whatsapp)
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    assert len(http_peer.requests) == 1
+    assert {result.wamid for result in results} == {"wamid.only"}
+    assert sorted(result.requested_now for result in results) == [False, True]
+
+
+def test_different_keys_are_different_messages(
+    db: psycopg.Connection, whatsapp: WhatsAppClient, http_peer: HttpPeer
+) -> None:
+    http_peer.enqueue(accepted("wamid.part-1"), accepted("wamid.part-2"))
+
+    first = send_greeting(db, whatsapp, key="lead-7:reply-3:part-1")
+    second = send_greeting(db, whatsapp, key="lead-7:reply-3:part-2")
+
+    assert (first.wamid, second.wamid) == ("wamid.part-1", "wamid.part-2")
