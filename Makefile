@@ -25,7 +25,8 @@ web: install
 	$(PY) -m web
 
 worker: install
-	$(VENV)/bin/dramatiq actors --processes $(WORKER_PROCESSES) --threads $(WORKER_THREADS)
+	dramatiq_worker_timeout=$${dramatiq_worker_timeout:-100} \
+	  $(VENV)/bin/dramatiq actors --processes $(WORKER_PROCESSES) --threads $(WORKER_THREADS)
 
 scheduler: install
 	$(VENV)/bin/periodiq actors
