@@ -21,8 +21,9 @@ def test_worker_exposes_dramatiq_message_counts(worker_process, db: psycopg.Conn
     port = free_port()
     worker_process("actors", processes=2, threads=2, env={"METRICS_PORT": str(port)})
     # Other processes of this test session may have counted this actor already; count from here.
+    wait_until(lambda: processed_count(port) is not None, timeout=15, what="the exposition server")
     baseline = processed_count(port)
-    assert baseline is not None, "the exposition server answers as soon as the worker is ready"
+    assert baseline is not None
     for number in range(3):
         store_webhook_event.send(f"u{number}", "oi", datetime.now(UTC).isoformat())
     wait_until(lambda: db.execute("SELECT count(*) FROM webhook_events").fetchone()[0] == 3, timeout=15)
