@@ -9,6 +9,7 @@ from functools import lru_cache
 from zapq.db.connection import connect
 from zapq.db.migrate import apply_migrations
 from zapq.embedded import ServiceUrls, export_service_urls, resolve_service_urls
+from zapq.processes import pid_alive
 from zapq.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -51,15 +52,5 @@ def remove_stale_metric_files(directory: os.PathLike[str] | str) -> None:
 
     for path in Path(directory).glob("*.db"):
         pid_text = path.stem.rsplit("_", 1)[-1]
-        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and not pid_alive(int(pid_text)):
             path.unlink(missing_ok=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

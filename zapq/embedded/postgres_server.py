@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from zapq.embedded.locking import file_lock
+from zapq.processes import pid_alive
 
 logger = logging.getLogger(__name__)
 logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every initdb/pg_ctl output at INFO
@@ -53,7 +53,6 @@ def _postmaster_alive(pgdata: Path) -> bool:
     pid_file = pgdata / "postmaster.pid"
     try:
         pid = int(pid_file.read_text().splitlines()[0])
-        os.kill(pid, 0)
     except (OSError, ValueError, IndexError):
         return False
-    return True
+    return pid_alive(pid)

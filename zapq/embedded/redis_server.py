@@ -14,6 +14,7 @@ from pathlib import Path
 import redis
 
 from zapq.embedded.locking import file_lock
+from zapq.processes import pid_alive
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +34,9 @@ class EmbeddedRedis:
         except ProcessLookupError:
             return
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _pid_alive(self.pid):
+        while time.monotonic() < deadline and pid_alive(self.pid):
             time.sleep(0.05)
-        if _pid_alive(self.pid):
+        if pid_alive(self.pid):
             os.kill(self.pid, signal.SIGKILL)
 
 
@@ -116,18 +117,3 @@ def _free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still answers kill(0); reap it if it is ours.
-    try:
-        reaped, _ = os.waitpid(pid, os.WNOHANG)
-        return reaped == 0
-    except ChildProcessError:
-        return True
