@@ -91,6 +91,8 @@ def test_max_wait_belongs_to_the_window_not_to_later_senders(declare, worker, wa
 
     started = time.monotonic()
     reply.send({"user": "u1"})
+    # The window opens with the first merged message's options; wait so that one is ours.
+    wait_until(lambda: decisions(reply, "debounce_merged") == 1, timeout=5)
     while time.monotonic() - started < 1.6:
         # A sender asking for a far longer cap cannot move the window's own.
         reply.send_with_options(args=({"user": "u1"},), debounce_max_wait=60_000)
