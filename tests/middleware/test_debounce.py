@@ -5,12 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from prometheus_client import REGISTRY
-
-
-def decisions(actor, outcome: str) -> float:
-    labels = {"actor_name": actor.actor_name, "outcome": outcome}
-    return REGISTRY.get_sample_value("zapq_flow_decisions_total", labels) or 0.0
+from tests.middleware.helpers import decisions
 
 
 def test_burst_runs_once_with_every_message_in_arrival_order(declare, worker, wait_until):

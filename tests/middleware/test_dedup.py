@@ -6,19 +6,9 @@ import time
 
 import pendulum
 import pytest
-from prometheus_client import REGISTRY
 
 from middleware.errors import DuplicateMessage
-
-
-def decisions(actor, outcome: str) -> float:
-    labels = {"actor_name": actor.actor_name, "outcome": outcome}
-    return REGISTRY.get_sample_value("zapq_flow_decisions_total", labels) or 0.0
-
-
-def drain(broker, worker) -> None:
-    broker.join("default", timeout=20_000)
-    worker.join()
+from tests.middleware.helpers import decisions, drain
 
 
 def test_equal_content_within_the_window_is_dropped_at_enqueue_after_it_ran(declare, broker, worker):

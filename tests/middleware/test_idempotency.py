@@ -6,19 +6,8 @@ import threading
 import time
 
 import pytest
-from prometheus_client import REGISTRY
 
-
-def decisions(actor, outcome: str) -> float:
-    value = REGISTRY.get_sample_value(
-        "zapq_flow_decisions_total", {"actor_name": actor.actor_name, "outcome": outcome}
-    )
-    return value or 0.0
-
-
-def drain(broker, worker) -> None:
-    broker.join("default", timeout=20_000)
-    worker.join()
+from tests.middleware.helpers import decisions, drain
 
 
 def test_duplicate_after_success_is_skipped_and_counted(declare, broker, worker):

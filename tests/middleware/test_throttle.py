@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import time
 
-
-def drain(broker, worker) -> None:
-    broker.join("default", timeout=20_000)
-    worker.join()
+from tests.middleware.helpers import drain
 
 
 def test_excess_is_dropped_per_key(declare, broker, worker, redis_client):
