@@ -21,7 +21,7 @@ except SettingsError as error:
 broker = build_broker(settings)
 dramatiq.set_broker(broker)
 
-from actors import webhook_events  # noqa: E402
+from actors import analytics, conversation, handoff, webhook_events  # noqa: E402
 from schedules import metrics  # noqa: E402
 
-__all__ = ["broker", "metrics", "webhook_events"]
+__all__ = ["analytics", "broker", "conversation", "handoff", "metrics", "webhook_events"]

@@ -1,8 +1,9 @@
-"""Where a generic webhook event becomes a PostgreSQL row."""
+"""Where generic webhook events become PostgreSQL rows, a debounced batch per `unique_id` at a time."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage
@@ -10,17 +11,35 @@ from dramatiq.middleware import CurrentMessage
 from actors.queues import DEFAULT, PRIORITY
 from zapq.db.connection import thread_connection
 from zapq.db.webhook_events import store_webhook_event as insert_event
+from zapq.settings import get_settings
+
+_settings = get_settings()
 
 
-@dramatiq.actor(queue_name=DEFAULT, priority=PRIORITY[DEFAULT])
-def store_webhook_event(unique_id: str, body: str, received_at: str) -> None:
-    """Store one event. Keyed by the Dramatiq message id, so a redelivery stores nothing new."""
-    message = CurrentMessage.get_current_message()
-    assert message is not None, "CurrentMessage middleware is part of the stack"
-    insert_event(
-        thread_connection(),
-        message_id=message.message_id,
-        unique_id=unique_id,
-        body=body,
-        received_at=datetime.fromisoformat(received_at),
-    )
+@dramatiq.actor(
+    queue_name=DEFAULT,
+    priority=PRIORITY[DEFAULT],
+    debounce="unique_id",
+    debounce_window=int(_settings.debounce_window_seconds * 1000),
+    debounce_max_wait=int(_settings.debounce_max_wait_seconds * 1000),
+    idempotency_key="event_id",
+)
+def store_webhook_events(events: list[dict[str, Any]]) -> None:
+    """Store a burst of one sender's events, in arrival order, as one batch.
+
+    Send one `{"event_id", "unique_id", "message", "received_at"}` per event. Each row is
+    keyed by its event id, so a redelivered batch stores nothing new.
+    """
+    current = CurrentMessage.get_current_message()
+    assert current is not None, "CurrentMessage middleware is part of the stack"
+    connection = thread_connection()
+    with connection.transaction():
+        for event in events:
+            insert_event(
+                connection,
+                message_id=event["event_id"],
+                unique_id=event["unique_id"],
+                body=event["message"],
+                received_at=datetime.fromisoformat(event["received_at"]),
+                batch_id=current.message_id,
+            )

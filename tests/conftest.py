@@ -25,6 +25,15 @@ TEST_ENVIRONMENT = {
     "RETRY_MAX_BACKOFF_MS": "2000",
     "FLOW_LEASE_MS": "3000",
     "LOG_LEVEL": "INFO",
+    # Bursts close after 1 s of quiet (2 s in production) so conversation tests stay quick.
+    "DEBOUNCE_WINDOW_SECONDS": "1",
+    "DEBOUNCE_MAX_WAIT_SECONDS": "5",
+    "WHATSAPP_WEBHOOK_SECRET": "test-app-secret",
+    "WHATSAPP_VERIFY_TOKEN": "test-verify-token",
+    "WHATSAPP_ACCESS_TOKEN": "test-access-token",
+    "WHATSAPP_PHONE_NUMBER_ID": "100200300",
+    "ADMIN_API_TOKEN": "test-admin-token",
+    "HANDOFF_WEBHOOK_SECRET": "test-crm-secret",
 }
 
 

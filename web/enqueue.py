@@ -36,9 +36,51 @@ class AsyncEnqueuer:
         return await self.enqueue(actor.message(*args, **kwargs))
 
     async def enqueue(self, message: Message[Any]) -> Message[Any]:
+        return (await self.enqueue_many([message]))[0]
+
+    async def enqueue_many(self, messages: list[Message[Any]]) -> list[Message[Any]]:
+        """Put every message on its queue in one round trip; BrokerUnavailable if Redis refused any.
+
+        Not a transaction: after an error some may be queued. Callers answer 503 so the sender
+        retries, and the consumers' idempotency keys make the second copies harmless.
+        """
+        if not messages:
+            return []
+        prepared = [self._prepare(message) for message in messages]
+        try:
+            if len(prepared) == 1:
+                await self._dispatch(keys=[self.broker.namespace], args=self._arguments(prepared[0]))
+            else:
+                await self._dispatch_pipelined(prepared)
+        except (redis.RedisError, OSError) as error:
+            raise BrokerUnavailable(str(error)) from error
+        for message in prepared:
+            self.broker.emit_after("enqueue", message, None)
+        return prepared
+
+    async def _dispatch_pipelined(self, messages: list[Message[Any]]) -> None:
+        # Raw EVALSHA: a pipeline given the Script object would first ask SCRIPT EXISTS, a
+        # second round trip on every call. A Redis that lost its scripts (a restart) refuses
+        # every command of the pipeline, so loading the script and going again is safe.
+        for attempt in (1, 2):
+            pipeline = self.client.pipeline(transaction=False)
+            for message in messages:
+                pipeline.evalsha(self._dispatch.sha, 1, self.broker.namespace, *self._arguments(message))
+            try:
+                await pipeline.execute()
+                return
+            except redis.exceptions.NoScriptError:
+                if attempt == 2:
+                    raise
+                await self.client.script_load(self._dispatch.script)
+
+    def _prepare(self, message: Message[Any]) -> Message[Any]:
         message = message.copy(options={"redis_message_id": str(uuid4())})
         self.broker.emit_before("enqueue", message, None)
-        arguments = [
+        return message
+
+    def _arguments(self, message: Message[Any]) -> list[Any]:
+        return [
             "enqueue",
             current_millis(),
             message.queue_name,
@@ -50,12 +92,6 @@ class AsyncEnqueuer:
             message.options["redis_message_id"],
             message.encode(),
         ]
-        try:
-            await self._dispatch(keys=[self.broker.namespace], args=arguments)
-        except (redis.RedisError, OSError) as error:
-            raise BrokerUnavailable(str(error)) from error
-        self.broker.emit_after("enqueue", message, None)
-        return message
 
     async def ping(self) -> bool:
         return bool(await self.client.ping())

@@ -1,14 +1,18 @@
-"""POST /webhook: where a generic `{"unique_id", "message"}` event becomes a Dramatiq message."""
+"""POST /webhook: where a generic `{"unique_id", "message"}` event becomes a Dramatiq message.
+
+Events with the same `unique_id` arriving within the debounce window are stored as one batch.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import uuid4
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from actors.webhook_events import store_webhook_event
+from actors.webhook_events import store_webhook_events
 from web.enqueue import BrokerUnavailable
 from web.metrics import ENQUEUE_FAILURES, ENQUEUED
 from web.responses import error_response
@@ -33,13 +37,16 @@ async def receive_generic_webhook(request: Request) -> Response:
     if not event.unique_id:
         return error_response(422, "invalid_payload", "unique_id must not be empty")
 
-    received_at = datetime.now(UTC).isoformat()
+    item = {
+        "event_id": str(uuid4()),
+        "unique_id": event.unique_id,
+        "message": event.message,
+        "received_at": datetime.now(UTC).isoformat(),
+    }
     try:
-        message = await request.app.state.enqueuer.send(
-            store_webhook_event, event.unique_id, event.message, received_at
-        )
+        message = await request.app.state.enqueuer.send(store_webhook_events, item)
     except BrokerUnavailable as error:
-        ENQUEUE_FAILURES.labels(store_webhook_event.actor_name).inc()
+        ENQUEUE_FAILURES.labels(store_webhook_events.actor_name).inc()
         return error_response(503, "broker_unavailable", f"the queue could not take the event: {error}")
     ENQUEUED.labels(message.queue_name, message.actor_name).inc()
-    return JSONResponse({"queued": True, "message_id": message.message_id}, status_code=202)
+    return JSONResponse({"queued": True, "event_id": item["event_id"]}, status_code=202)

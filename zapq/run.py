@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -47,6 +48,7 @@ def main() -> int:
     # debounce batch starts promptly.
     os.environ.setdefault("dramatiq_worker_timeout", "100")
     try:
+        dev_secret = ensure_webhook_secret()
         settings = boot()
     except SettingsError as error:
         print(f"zapq: {error}", file=sys.stderr)
@@ -68,6 +70,8 @@ def main() -> int:
         f"Ctrl-C stops everything.",
         flush=True,
     )
+    if dev_secret:
+        print(f"WHATSAPP_WEBHOOK_SECRET was unset: webhooks must be signed with the one in {dev_secret}")
     stop_requested = False
 
     def request_stop(signum: int, frame: object) -> None:
@@ -87,6 +91,25 @@ def main() -> int:
     urls.stop_started()
     print("zapq stopped.", flush=True)
     return exit_code
+
+
+def ensure_webhook_secret() -> Path | None:
+    """A local run without the app secret gets a random one under the data dir, not unsigned webhooks.
+
+    The web app refuses to start without a secret (or WHATSAPP_SKIP_SIGNATURE=1), and `make run`
+    must work on a fresh machine. Returns the file when it made this choice, None otherwise.
+    """
+    settings = get_settings()
+    if settings.whatsapp_webhook_secret or settings.whatsapp_skip_signature:
+        return None
+    path = settings.data_dir / "dev-webhook-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    os.environ["WHATSAPP_WEBHOOK_SECRET"] = path.read_text().strip()
+    get_settings.cache_clear()
+    return path
 
 
 def stop_children(children: list[Child]) -> None:

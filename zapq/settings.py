@@ -49,6 +49,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     whatsapp_verify_token: str = ""
     whatsapp_webhook_secret: str = ""
     whatsapp_skip_signature: bool = False
+    whatsapp_max_messages_per_second: float = 80.0
+    whatsapp_recipient_min_interval_ms: int = 1000
+    whatsapp_stale_message_age_s: float = 86_400.0
+    whatsapp_template_name: str = ""
+    whatsapp_template_language: str = "pt_BR"
+
+    debounce_window_seconds: float = 2.0
+    debounce_max_wait_seconds: float = 10.0
+
+    conversation_engine: str = "rules"
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_api_key: str = ""
+    openai_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 15.0
+
+    handoff_webhook_url: str = ""
+    handoff_webhook_secret: str = ""
+    admin_api_token: str = ""
 
     @property
     def data_dir(self) -> Path:
@@ -95,6 +113,21 @@ SETTINGS_DOCS: dict[str, str] = {
     "WHATSAPP_VERIFY_TOKEN": "Token Meta echoes in the webhook verification handshake.",
     "WHATSAPP_WEBHOOK_SECRET": "App secret that signs `X-Hub-Signature-256` on WhatsApp webhooks.",
     "WHATSAPP_SKIP_SIGNATURE": "Development only: `1` lets the web app start without the app secret.",
+    "WHATSAPP_MAX_MESSAGES_PER_SECOND": "Send pace of one business number, shared by all workers.",
+    "WHATSAPP_RECIPIENT_MIN_INTERVAL_MS": "Minimum spacing between two messages to one customer.",
+    "WHATSAPP_STALE_MESSAGE_AGE_S": "Older inbound messages are recorded but get no normal reply.",
+    "WHATSAPP_TEMPLATE_NAME": "Template sent when a reply is outside the 24 h window (131047).",
+    "WHATSAPP_TEMPLATE_LANGUAGE": "Language code of that template.",
+    "DEBOUNCE_WINDOW_SECONDS": "Quiet period that closes a customer's burst before the bot answers.",
+    "DEBOUNCE_MAX_WAIT_SECONDS": "Longest a burst is held, from its first message.",
+    "CONVERSATION_ENGINE": "`rules` (offline, PT-BR) or `llm` (OpenAI-compatible, falls back to rules).",
+    "OPENAI_BASE_URL": "Chat-completions API base URL of the `llm` engine.",
+    "OPENAI_API_KEY": "API key of the `llm` engine. Required when `CONVERSATION_ENGINE=llm`.",
+    "OPENAI_MODEL": "Model name sent to the chat-completions API.",
+    "LLM_TIMEOUT_S": "Timeout of one LLM call; on timeout the rule-based engine answers.",
+    "HANDOFF_WEBHOOK_URL": "Where `notify_human_handoff` POSTs the summary (the CRM). Unset: logged only.",
+    "HANDOFF_WEBHOOK_SECRET": "HMAC-SHA256 key signing that POST (`X-Zapq-Signature-256`).",
+    "ADMIN_API_TOKEN": "Bearer token of the admin API (`/api/...`). Unset: it answers 403.",
 }
 
 

@@ -4,17 +4,26 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from actors.webhook_events import store_webhook_event
+from actors.webhook_events import store_webhook_events
 
 
-def test_event_is_stored_once_even_when_its_message_is_delivered_twice(
-    broker, worker, db: psycopg.Connection
-) -> None:
-    message = store_webhook_event.message("lead-7", "oi", datetime.now(UTC).isoformat())
-    broker.enqueue(message)
-    broker.enqueue(message)  # same message id, as a redelivery would carry
+def _event(event_id: str, unique_id: str, text: str) -> dict[str, str]:
+    return {
+        "event_id": event_id,
+        "unique_id": unique_id,
+        "message": text,
+        "received_at": datetime.now(UTC).isoformat(),
+    }
 
+
+def test_an_event_sent_twice_is_stored_once(broker, worker, db: psycopg.Connection, wait_until) -> None:
+    store_webhook_events.send(_event("e1", "lead-7", "oi"))
+    store_webhook_events.send(_event("e1", "lead-7", "oi"))  # a redelivery carries the same event id
+    store_webhook_events.send(_event("e2", "lead-7", "tudo bem?"))
+
+    wait_until(lambda: db.execute("SELECT count(*) FROM webhook_events").fetchone()[0] == 2, timeout=15)
     broker.join("default", timeout=10_000)
     worker.join()
-    rows = db.execute("SELECT unique_id, body, message_id FROM webhook_events").fetchall()
-    assert rows == [("lead-7", "oi", message.message_id)]
+    rows = db.execute("SELECT message_id, body FROM webhook_events ORDER BY id").fetchall()
+    assert rows == [("e1", "oi"), ("e2", "tudo bem?")]
+    assert db.execute("SELECT count(DISTINCT batch_id) FROM webhook_events").fetchone()[0] == 1

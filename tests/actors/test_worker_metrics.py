@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import psycopg
 
-from actors.webhook_events import store_webhook_event
+from actors.webhook_events import store_webhook_events
 
 
 def free_port() -> int:
@@ -25,23 +25,25 @@ def test_worker_exposes_dramatiq_message_counts(worker_process, db: psycopg.Conn
     baseline = processed_count(port)
     assert baseline is not None
     for number in range(3):
-        store_webhook_event.send(f"u{number}", "oi", datetime.now(UTC).isoformat())
+        event = {"event_id": f"e{number}", "unique_id": f"u{number}", "message": "oi"}
+        store_webhook_events.send({**event, "received_at": datetime.now(UTC).isoformat()})
     wait_until(lambda: db.execute("SELECT count(*) FROM webhook_events").fetchone()[0] == 3, timeout=15)
 
     wait_until(
-        lambda: processed_count(port) == baseline + 3,
+        # Each event is counted twice: once merged into its debounce window, once in its batch.
+        lambda: processed_count(port) == baseline + 6,
         timeout=15,
-        what="dramatiq_messages_total to count 3 more",
+        what="dramatiq_messages_total to count 6 more",
     )
 
 
 def processed_count(port: int) -> float | None:
-    """dramatiq_messages_total for store_webhook_event, or None while the endpoint does not answer."""
+    """dramatiq_messages_total for store_webhook_events, or None while the endpoint does not answer."""
     try:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
     except httpx.HTTPError:
         return None
     for line in text.splitlines():
-        if line.startswith("dramatiq_messages_total{") and 'actor_name="store_webhook_event"' in line:
+        if line.startswith("dramatiq_messages_total{") and 'actor_name="store_webhook_events"' in line:
             return float(line.rsplit(" ", 1)[1])
     return 0.0

@@ -12,6 +12,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from starlette.testclient import TestClient
 
+from tests.support.graph_api import GraphApi
 from tests.support.http_peer import HttpPeer
 from tests.support.worker_process import WorkerProcess
 
@@ -47,7 +48,13 @@ def db(settings) -> Iterator[psycopg.Connection]:  # type: ignore[no-untyped-def
 
 @pytest.fixture(autouse=True)
 def clean_state(settings) -> None:  # type: ignore[no-untyped-def]
-    """Empty Redis and every table but the migration ledger: cheap, and no test sees another's rows."""
+    """Empty Redis and every table but the migration ledger: cheap, and no test sees another's rows.
+
+    Also forgets cached settings, which an earlier test may have read with its own environment.
+    """
+    from zapq.settings import get_settings
+
+    get_settings.cache_clear()
     client = redis.Redis.from_url(settings.redis_url)
     client.flushall()
     client.close()
@@ -97,6 +104,47 @@ def http_peer() -> Iterator[HttpPeer]:
 
 @pytest.fixture
 def web_client(broker: RedisBroker) -> Iterator[TestClient]:
+    from web.app import create_app
+
+    with TestClient(create_app()) as client:
+        yield client
+
+
+@pytest.fixture
+def graph_api(http_peer: HttpPeer, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphApi]:
+    """The Cloud API stand-in, with WHATSAPP_API_URL pointing at it for this test's settings."""
+    from zapq.settings import get_settings
+    from zapq.whatsapp.client import reset_token_circuit
+
+    monkeypatch.setenv("WHATSAPP_API_URL", http_peer.url)
+    get_settings.cache_clear()
+    reset_token_circuit()
+    yield GraphApi(http_peer)
+
+
+@pytest.fixture
+def crm(monkeypatch: pytest.MonkeyPatch) -> Iterator[HttpPeer]:
+    """A CRM stand-in receiving handoff notices (HANDOFF_WEBHOOK_URL)."""
+    from zapq.settings import get_settings
+
+    peer = HttpPeer().start()
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", f"{peer.url}/handoffs")
+    get_settings.cache_clear()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture
+def inventory(db: psycopg.Connection) -> int:
+    """The demo stock (`make seed`)."""
+    from zapq.conversation.seed import seed_inventory
+
+    return seed_inventory(db)
+
+
+@pytest.fixture
+def whatsapp(graph_api: GraphApi, broker: RedisBroker) -> Iterator[TestClient]:
+    """The web app, created after `graph_api` changed the settings."""
     from web.app import create_app
 
     with TestClient(create_app()) as client:

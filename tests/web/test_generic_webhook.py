@@ -16,7 +16,20 @@ def test_accepted_event_is_queued_and_becomes_a_row(web_client, worker, db: psyc
     assert body["queued"] is True
     wait_until(lambda: db.execute("SELECT count(*) FROM webhook_events").fetchone()[0] == 1)
     row = db.execute("SELECT unique_id, body, message_id FROM webhook_events").fetchone()
-    assert row == ("u1", "oi", body["message_id"])
+    assert row == ("u1", "oi", body["event_id"])
+
+
+def test_rapid_events_of_one_sender_are_stored_as_one_batch(web_client, worker, db, wait_until):
+    for text in ("oi", "tudo bem?", "tem corolla?"):
+        assert web_client.post("/webhook", json={"unique_id": "lead-1", "message": text}).status_code == 202
+    assert web_client.post("/webhook", json={"unique_id": "lead-2", "message": "olá"}).status_code == 202
+
+    wait_until(lambda: db.execute("SELECT count(*) FROM webhook_events").fetchone()[0] == 4, timeout=15)
+    batches = db.execute(
+        "SELECT unique_id, count(*), count(DISTINCT batch_id), array_agg(body ORDER BY id)"
+        " FROM webhook_events GROUP BY unique_id ORDER BY unique_id"
+    ).fetchall()
+    assert batches == [("lead-1", 3, 1, ["oi", "tudo bem?", "tem corolla?"]), ("lead-2", 1, 1, ["olá"])]
 
 
 def test_invalid_json_gets_400_naming_the_problem(web_client):

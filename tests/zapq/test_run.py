@@ -82,7 +82,7 @@ def test_run_serves_a_webhook_end_to_end_and_ctrl_c_leaves_no_process(tmp_path: 
                 what="the event row",
             )
         wait_until(
-            lambda: "store_webhook_event" in (_get(f"http://127.0.0.1:{metrics_port}/metrics") or ""),
+            lambda: "store_webhook_events" in (_get(f"http://127.0.0.1:{metrics_port}/metrics") or ""),
             timeout=15,
             what="worker metrics",
         )

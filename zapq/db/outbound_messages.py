@@ -100,6 +100,12 @@ def find_outbound(connection: psycopg.Connection, idempotency_key: str) -> Outbo
         return cursor.fetchone()
 
 
+def find_by_wamid(connection: psycopg.Connection, wamid: str) -> OutboundMessage | None:
+    with connection.cursor(row_factory=class_row(OutboundMessage)) as cursor:
+        cursor.execute(f"SELECT {_COLUMNS} FROM outbound_messages WHERE wamid = %s", (wamid,))
+        return cursor.fetchone()
+
+
 def record_sent(connection: psycopg.Connection, idempotency_key: str, wamid: str) -> bool:
     """Store the wamid Meta returned and mark the row sent; False when it was no longer pending."""
     cursor = connection.execute(

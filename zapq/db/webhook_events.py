@@ -8,13 +8,19 @@ import psycopg
 
 
 def store_webhook_event(
-    connection: psycopg.Connection, *, message_id: str, unique_id: str, body: str, received_at: datetime
+    connection: psycopg.Connection,
+    *,
+    message_id: str,
+    unique_id: str,
+    body: str,
+    received_at: datetime,
+    batch_id: str | None = None,
 ) -> bool:
     """Insert the event once per message id; return False when it was already stored."""
     cursor = connection.execute(
-        "INSERT INTO webhook_events (message_id, unique_id, body, received_at)"
-        " VALUES (%s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
-        (message_id, unique_id, body, received_at),
+        "INSERT INTO webhook_events (message_id, unique_id, body, received_at, batch_id)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING",
+        (message_id, unique_id, body, received_at, batch_id),
     )
     return cursor.rowcount == 1
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.zapq.whatsapp.meta_samples import (
+from tests.support.meta_samples import (
     DISPLAY_PHONE_NUMBER,
     OUR_WAMID,
     PHONE_NUMBER_ID,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from tests.zapq.whatsapp.meta_samples import (
+from tests.support.meta_samples import (
     PHONE_NUMBER_ID,
     USER_NAME,
     USER_WA_ID,

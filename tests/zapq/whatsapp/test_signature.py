@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.zapq.whatsapp.meta_samples import body_with_messages, user_message
+from tests.support.meta_samples import body_with_messages, user_message
 from zapq.whatsapp.signature import sign, verify_handshake, verify_signature
 
 APP_SECRET = "6f1c1d9a0f5e4b7c8a2d3e4f5a6b7c8d"

@@ -1,0 +1,78 @@
+"""The long-lived clients actors share within a worker process, built from settings on first use.
+
+Cached per settings value, so a process whose settings change (a test pointing the
+Graph API at its own server) gets new clients instead of stale ones.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import redis
+
+from zapq.conversation.burst import BurstServices
+from zapq.conversation.engine import ConversationEngine
+from zapq.conversation.factory import build_engine
+from zapq.conversation.inventory import PostgresInventory
+from zapq.db.connection import thread_connection
+from zapq.settings import Settings
+from zapq.whatsapp.client import WhatsAppClient
+from zapq.whatsapp.pacing import Pacer
+
+
+@functools.lru_cache(maxsize=4)
+def redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+@functools.lru_cache(maxsize=4)
+def http_client(timeout_s: float) -> httpx.Client:
+    """One connection pool per process for the Graph API, the LLM and the CRM."""
+    return httpx.Client(timeout=timeout_s, limits=httpx.Limits(max_connections=64))
+
+
+@functools.lru_cache(maxsize=64)
+def whatsapp_client(api_url: str, access_token: str, phone_number_id: str) -> WhatsAppClient:
+    return WhatsAppClient(api_url, access_token, phone_number_id, http=http_client(10.0))
+
+
+@functools.lru_cache(maxsize=4)
+def conversation_engine(settings: Settings) -> ConversationEngine:
+    return build_engine(
+        settings.conversation_engine,
+        inventory=PostgresInventory(thread_connection),
+        openai_base_url=settings.openai_base_url,
+        openai_api_key=settings.openai_api_key,
+        openai_model=settings.openai_model,
+        llm_timeout_s=settings.llm_timeout_s,
+        http=http_client(settings.llm_timeout_s),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def pacer(max_messages_per_second: float, recipient_min_interval_ms: int) -> Pacer:
+    return Pacer(
+        max_messages_per_second=max_messages_per_second, recipient_min_interval_ms=recipient_min_interval_ms
+    )
+
+
+def burst_services(settings: Settings, on_turn: Any, on_handoff: Any) -> BurstServices:
+    settings.require("WHATSAPP_ACCESS_TOKEN")
+    return BurstServices(
+        connection=thread_connection(),
+        redis=redis_client(settings.redis_url),
+        client_for=lambda phone_number_id: whatsapp_client(
+            settings.whatsapp_api_url, settings.whatsapp_access_token, phone_number_id
+        ),
+        engine=conversation_engine(settings),
+        engine_name=settings.conversation_engine,
+        pacer=pacer(settings.whatsapp_max_messages_per_second, settings.whatsapp_recipient_min_interval_ms),
+        stale_after=timedelta(seconds=settings.whatsapp_stale_message_age_s),
+        template_name=settings.whatsapp_template_name,
+        template_language=settings.whatsapp_template_language,
+        on_turn=on_turn,
+        on_handoff=on_handoff,
+    )

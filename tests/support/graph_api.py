@@ -1,0 +1,66 @@
+"""A Cloud API stand-in: a real HTTP server on 127.0.0.1 that answers like Meta's /messages endpoint."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any
+
+from tests.support.http_peer import CannedResponse, HttpPeer, RecordedRequest
+
+
+def graph_error(code: int, http_status: int = 400, title: str = "error") -> CannedResponse:
+    """An error answer in Graph's shape, e.g. `graph_error(130429, 429)`."""
+    body = {"error": {"message": title, "type": "OAuthException", "code": code, "fbtrace_id": "AbC"}}
+    return CannedResponse(status=http_status, body=body)
+
+
+class GraphApi:
+    """Sends get a fresh wamid; read receipts get `success`. `fail_sends` scripts the next send answers.
+
+    Only message sends (requests with a `type`) take scripted failures, so a test can fail the
+    reply without failing the mark-as-read that comes before it.
+    """
+
+    def __init__(self, peer: HttpPeer) -> None:
+        self.peer = peer
+        self.scripted: list[CannedResponse] = []
+        self.send_delay_s = 0.0
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        peer.responder = self._answer
+
+    @property
+    def url(self) -> str:
+        return self.peer.url
+
+    def fail_sends(self, *responses: CannedResponse) -> None:
+        with self._lock:
+            self.scripted.extend(responses)
+
+    def sends(self) -> list[dict[str, Any]]:
+        """Every message send received (including failed ones), oldest first."""
+        return [request.json() for request in self.peer.received("/messages") if "type" in request.json()]
+
+    def replies_to(self, wa_id: str) -> list[dict[str, Any]]:
+        return [send for send in self.sends() if send["to"] == wa_id]
+
+    def read_receipts(self) -> list[dict[str, Any]]:
+        return [request.json() for request in self.peer.received("/messages") if "status" in request.json()]
+
+    def _answer(self, request: RecordedRequest) -> CannedResponse:
+        payload = request.json()
+        if "type" not in payload:
+            return CannedResponse(body={"success": True})
+        with self._lock:
+            if self.scripted:
+                return self.scripted.pop(0)
+        wamid = f"wamid.out.{next(self._ids)}"
+        return CannedResponse(
+            body={
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": payload["to"], "wa_id": payload["to"]}],
+                "messages": [{"id": wamid}],
+            },
+            delay_s=self.send_delay_s,
+        )

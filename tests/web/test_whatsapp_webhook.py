@@ -1,0 +1,160 @@
+"""GET/POST /webhook/whatsapp at the edge: handshake, signatures, decoding, and what gets queued."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import meta_samples as meta
+from tests.support.whatsapp import APP_SECRET, post_signed, text
+from web.app import create_app
+from web.enqueue import AsyncEnqueuer
+from zapq.embedded.redis_server import ensure_redis
+from zapq.settings import SettingsError, get_settings
+from zapq.whatsapp.signature import sign
+
+VERIFY = {"hub.mode": "subscribe", "hub.verify_token": "test-verify-token", "hub.challenge": "1158201444"}
+
+
+def queued(redis_client, broker) -> int:
+    return redis_client.llen(f"{broker.namespace}:default")
+
+
+def test_handshake_echoes_the_challenge_for_our_verify_token(web_client):
+    response = web_client.get("/webhook/whatsapp", params=VERIFY)
+
+    assert response.status_code == 200
+    assert response.text == "1158201444"
+
+
+@pytest.mark.parametrize(
+    "params", [{**VERIFY, "hub.verify_token": "guess"}, {**VERIFY, "hub.mode": "unsubscribe"}, {}]
+)
+def test_handshake_with_a_wrong_token_or_mode_is_forbidden(web_client, params):
+    response = web_client.get("/webhook/whatsapp", params=params)
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "verification_failed"
+
+
+def test_a_signed_message_is_queued_and_answered_200(web_client, redis_client, broker):
+    response = post_signed(web_client, meta.body_with_messages(text("wamid.A", "oi")))
+
+    assert response.status_code == 200
+    assert response.json()["messages"] == 1
+    assert queued(redis_client, broker) == 1
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,  # missing
+        "sha256=",  # empty
+        "sha1=" + "0" * 40,  # other algorithm
+        "sha256=" + "z" * 64,  # not hex
+        "sha256=" + "0" * 64,  # wrong
+        sign("last-years-app-secret", meta.body_with_messages(text("wamid.A", "oi"))),  # stale secret
+    ],
+)
+def test_bad_missing_or_stale_signatures_get_401_and_queue_nothing(
+    web_client, redis_client, broker, signature
+):
+    body = meta.body_with_messages(text("wamid.A", "oi"))
+    headers = {"content-type": "application/json"}
+    if signature is not None:
+        headers["x-hub-signature-256"] = signature
+
+    response = web_client.post("/webhook/whatsapp", content=body, headers=headers)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_signature"
+    assert queued(redis_client, broker) == 0
+
+
+def test_the_signature_covers_the_raw_bytes_not_the_json(web_client, redis_client, broker):
+    body = meta.body_with_messages(text("wamid.A", "oi"))
+    reformatted = body.replace(b'":', b'": ')  # same JSON, other bytes
+
+    response = web_client.post(
+        "/webhook/whatsapp", content=reformatted, headers={"x-hub-signature-256": sign(APP_SECRET, body)}
+    )
+
+    assert response.status_code == 401
+    assert queued(redis_client, broker) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"{not json", 400),
+        (b"[]", 400),
+        (b'{"object": "page", "entry": []}', 400),
+        (b'{"object": "whatsapp_business_account", "entry": []}', 200),
+        (b'{"object": "whatsapp_business_account", "entry": [{"changes": "nope"}]}', 200),
+        (meta.body_with_messages(meta.user_message("hologram", {"x": 1}, wamid="wamid.U")), 200),
+        (meta.body_with_messages({"from": 5, "id": None, "type": "text"}), 200),
+        (meta.body_with_changes({"field": "account_update", "value": {"anything": True}}), 200),
+    ],
+)
+def test_malformed_or_unknown_payloads_never_get_a_500(web_client, body, status):
+    response = post_signed(web_client, body)
+
+    assert response.status_code == status
+    if status != 200:
+        assert response.json()["error"] == "invalid_payload"
+
+
+def test_unknown_message_types_are_queued_as_unsupported(web_client, redis_client, broker):
+    body = meta.body_with_messages(meta.user_message("hologram", {"x": 1}, wamid="wamid.U"))
+
+    response = post_signed(web_client, body)
+
+    assert response.json()["messages"] == 1
+    assert queued(redis_client, broker) == 1
+
+
+def test_every_message_and_status_of_a_post_is_queued(web_client, redis_client, broker):
+    change = meta.messages_change(
+        messages=[text("wamid.1", "oi"), text("wamid.2", "olá", sender="5521999990000")],
+        contacts=[meta.contact(), meta.contact("5521999990000", "Bruno")],
+    )
+    statuses = meta.messages_change(statuses=[meta.status("delivered"), meta.status("read")])
+    body = meta.encode(meta.notification(meta.entry(change), meta.entry(statuses)))
+
+    response = post_signed(web_client, body)
+
+    assert response.status_code == 200
+    assert response.json()["messages"] == 2 and response.json()["statuses"] == 2
+    assert queued(redis_client, broker) == 4
+
+
+def test_unreachable_redis_answers_503_so_meta_retries(web_client, broker, tmp_path):
+    doomed = ensure_redis(tmp_path / "doomed-redis")
+    web_client.app.state.enqueuer = AsyncEnqueuer(broker, doomed.url)
+    doomed.stop()
+
+    response = post_signed(web_client, meta.body_with_messages(text("wamid.A", "oi"), text("wamid.B", "oi")))
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "broker_unavailable"
+
+
+def test_the_app_refuses_to_start_without_the_webhook_secret(monkeypatch):
+    monkeypatch.setenv("WHATSAPP_WEBHOOK_SECRET", "")
+    get_settings.cache_clear()
+
+    with pytest.raises(SettingsError, match="WHATSAPP_WEBHOOK_SECRET"):
+        create_app()
+
+
+def test_skip_signature_lets_development_run_unsigned(monkeypatch, broker, redis_client, caplog):
+    from starlette.testclient import TestClient
+
+    monkeypatch.setenv("WHATSAPP_WEBHOOK_SECRET", "")
+    monkeypatch.setenv("WHATSAPP_SKIP_SIGNATURE", "1")
+    get_settings.cache_clear()
+
+    with TestClient(create_app()) as client:
+        response = client.post("/webhook/whatsapp", content=meta.body_with_messages(text("wamid.A", "oi")))
+
+    assert response.status_code == 200
+    assert "WHATSAPP_SKIP_SIGNATURE=1" in caplog.text

@@ -1,0 +1,263 @@
+"""Answer one debounced burst of a customer's WhatsApp messages: once, in order, never twice.
+
+`answer_burst` is the whole turn, in the order that keeps it safe when the actor is
+retried or its worker is killed at any step:
+
+1. lock the conversation (bursts of one customer never overlap), record every message,
+   refresh the profile name and the 24 h window;
+2. leave out stale messages (Meta retrying after an outage) and, in human mode, stop;
+3. mark the last message read with the typing indicator, ask the engine, send the reply
+   through the outbound ledger (`send_once`, keyed by the batch id: a retry never sends it
+   twice), falling back to the template outside the 24 h window;
+4. save the engine's state, opt-out and handoff with the burst's id in one commit, then hand
+   the analytics turn and the handoff notice to their actors.
+
+A burst redelivered after step 4 committed finds its id on the conversation and only repeats
+the hand-offs of step 4, which their actors de-duplicate.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+import psycopg
+import redis
+
+from zapq.conversation.engine import ConversationEngine, EngineReply, Handoff, IncomingText, OptOut
+from zapq.conversation.store import (
+    HUMAN,
+    Conversation,
+    conversation_lock,
+    find_handoff,
+    record_inbound,
+    save_turn_outcome,
+    touch_conversation,
+)
+from zapq.whatsapp.client import WhatsAppClient
+from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError, WhatsAppSendError
+from zapq.whatsapp.inbound import InboundMessage
+from zapq.whatsapp.pacing import Pacer
+from zapq.whatsapp.sender import SendResult, send_once
+
+logger = logging.getLogger(__name__)
+
+MAX_PACING_WAIT_S = 30.0
+
+
+@dataclass
+class BurstServices:
+    """What a burst needs; the actor builds it from settings, tests may build their own."""
+
+    connection: psycopg.Connection
+    redis: redis.Redis
+    client_for: Callable[[str], WhatsAppClient]  # business phone_number_id -> client
+    engine: ConversationEngine
+    engine_name: str
+    pacer: Pacer
+    stale_after: timedelta
+    template_name: str
+    template_language: str
+    on_turn: Callable[[dict[str, Any]], None]  # hands the analytics record on
+    on_handoff: Callable[[str], None]  # hands a handoff id to the notifier
+
+
+class BurstOutcome(msgspec.Struct, frozen=True):
+    """What happened to a burst: `answered`, `stale`, `human_mode`, `nothing_to_say` or `repeated`."""
+
+    outcome: str
+    reply: SendResult | None = None
+
+
+def answer_burst(services: BurstServices, batch_id: str, items: Sequence[dict[str, Any]]) -> BurstOutcome:
+    """Answer a burst of one customer on one business number. `items` are `InboundMessage` dicts."""
+    messages = sorted((InboundMessage.from_dict(item) for item in items), key=lambda m: m.sent_at)
+    if not messages:
+        return BurstOutcome("nothing_to_say")
+    first = messages[0]
+    connection = services.connection
+    with conversation_lock(connection, first.phone_number_id, first.wa_id):
+        now = datetime.now(UTC)
+        stale = {m.wamid for m in messages if now - m.sent_at > services.stale_after}
+        conversation = touch_conversation(
+            connection,
+            first.phone_number_id,
+            first.wa_id,
+            profile_name=next((m.profile_name for m in reversed(messages) if m.profile_name), None),
+            last_inbound_at=messages[-1].sent_at,
+        )
+        record_inbound(connection, batch_id, messages, stale)
+        if conversation.last_batch_id == batch_id:
+            _repeat_handoffs(services, conversation, batch_id)
+            return BurstOutcome("repeated")
+        if stale:
+            _count("stale_messages", len(stale))
+            logger.warning(
+                "not answering %d stale message(s) from %s (older than %s): %s",
+                len(stale), first.wa_id, services.stale_after, ", ".join(sorted(stale)),
+            )  # fmt: skip
+        fresh = [m for m in messages if m.wamid not in stale]
+        if not fresh:
+            return _finish(services, "stale")
+        if conversation.mode == HUMAN:
+            logger.info("conversation %s is with a person: the bot stays silent", first.wa_id)
+            return _finish(services, "human_mode")
+        return _answer(services, conversation, batch_id, fresh)
+
+
+def _answer(
+    services: BurstServices, conversation: Conversation, batch_id: str, fresh: list[InboundMessage]
+) -> BurstOutcome:
+    client = services.client_for(conversation.phone_number_id)
+    _show_typing(client, fresh[-1])
+    batch = [IncomingText(m.wamid, m.kind, m.text, m.sent_at) for m in fresh]
+    reply = services.engine.reply(conversation.state(), batch)
+    sent = _send_reply(services, client, conversation.wa_id, batch_id, reply, reply_to=None)
+    handoff = next((action for action in reply.actions if isinstance(action, Handoff)), None)
+    turn = _turn_record(services, conversation, batch_id, fresh, reply, sent)
+    save_turn_outcome(
+        services.connection,
+        conversation,
+        batch_id,
+        reply.state,
+        turn,
+        opted_out=any(isinstance(action, OptOut) for action in reply.actions),
+        handoff=(batch_id, handoff.reason, handoff.summary) if handoff else None,
+    )
+    services.on_turn(turn)
+    if handoff is not None:
+        _count("handoffs")
+        services.on_handoff(batch_id)
+    return _finish(services, "answered" if reply.text else "nothing_to_say", sent)
+
+
+def _show_typing(client: WhatsAppClient, last: InboundMessage) -> None:
+    """Blue ticks and "typing…" are a courtesy: a failure is logged, never a reason not to answer."""
+    try:
+        client.mark_read_with_typing(last.wamid)
+    except AccessTokenInvalid:
+        raise  # the reply cannot go either; Retries brings the burst back later
+    except WhatsAppSendError as error:
+        logger.warning("could not mark %s read: %s", last.wamid, error)
+
+
+def _send_reply(
+    services: BurstServices,
+    client: WhatsAppClient,
+    recipient: str,
+    batch_id: str,
+    reply: EngineReply,
+    reply_to: str | None,
+) -> SendResult | None:
+    if not reply.text:
+        return None
+    key = f"reply:{batch_id}"
+    body: dict[str, Any] = {"text": reply.text, "buttons": reply.buttons}
+    if reply.buttons:
+        kind = "buttons"
+
+        def send() -> str:
+            return client.send_buttons(recipient, reply.text, reply.buttons, reply_to=reply_to)
+    else:
+        kind = "text"
+
+        def send() -> str:
+            return client.send_text(recipient, reply.text, reply_to=reply_to)
+
+    paced = _paced(services, client, recipient, send)
+    result = send_once(services.connection, client, key, recipient, kind, paced, body=body)
+    if result.outside_service_window:
+        return _send_template(services, client, recipient, batch_id) or result
+    return result
+
+
+def _send_template(
+    services: BurstServices, client: WhatsAppClient, recipient: str, batch_id: str
+) -> SendResult | None:
+    """Error 131047: more than 24 h since the customer wrote, so only a template can reach them."""
+    if not services.template_name:
+        logger.warning("%s is outside the 24 h window and WHATSAPP_TEMPLATE_NAME is unset", recipient)
+        return None
+
+    def send() -> str:
+        return client.send_template(recipient, services.template_name, services.template_language)
+
+    return send_once(
+        services.connection, client, f"reply:{batch_id}:template", recipient, "template",
+        _paced(services, client, recipient, send), body={"template": services.template_name},
+    )  # fmt: skip
+
+
+def _paced(
+    services: BurstServices, client: WhatsAppClient, recipient: str, send: Callable[[], str]
+) -> Callable[[], str]:
+    """`send` after the shared pacer allows it: sleep short waits, retry the burst on long ones."""
+
+    @functools.wraps(send)
+    def paced() -> str:
+        waited = 0.0
+        while wait := services.pacer.acquire(services.redis, client.phone_number_id, recipient):
+            if waited + wait > MAX_PACING_WAIT_S:
+                raise RetryableSendError("pacing: this number or recipient is saturated", retry_after_s=wait)
+            time.sleep(wait)
+            waited += wait
+        return send()
+
+    return paced
+
+
+def _turn_record(
+    services: BurstServices,
+    conversation: Conversation,
+    batch_id: str,
+    fresh: list[InboundMessage],
+    reply: EngineReply,
+    sent: SendResult | None,
+) -> dict[str, Any]:
+    return {
+        "batch_id": batch_id,
+        "phone_number_id": conversation.phone_number_id,
+        "wa_id": conversation.wa_id,
+        "inbound_wamids": [m.wamid for m in fresh],
+        "inbound_text": "\n".join(m.text or f"[{m.kind}]" for m in fresh),
+        "reply_text": reply.text,
+        "reply_status": sent.status if sent else "none",
+        "engine": services.engine_name,
+        "actions": msgspec.to_builtins(reply.actions),
+        "first_inbound_at": fresh[0].sent_at.isoformat(),
+        "replied_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def _repeat_handoffs(services: BurstServices, conversation: Conversation, batch_id: str) -> None:
+    """The burst was answered and saved before its worker died: pass on what followed, again."""
+    if conversation.last_turn:
+        services.on_turn(conversation.last_turn)
+    handoff = find_handoff(services.connection, batch_id)
+    if handoff is not None and handoff.notified_at is None:
+        services.on_handoff(batch_id)
+
+
+def _finish(services: BurstServices, outcome: str, reply: SendResult | None = None) -> BurstOutcome:
+    _count(f"bursts_{outcome}")
+    return BurstOutcome(outcome, reply)
+
+
+@functools.cache
+def _counter() -> Any:
+    # Created on first use: worker processes set the Prometheus multiprocess directory at boot.
+    from prometheus_client import Counter
+
+    return Counter(
+        "zapq_conversation_events_total", "Bursts by outcome, stale messages and handoffs.", ["event"]
+    )
+
+
+def _count(event: str, amount: int = 1) -> None:
+    _counter().labels(event).inc(amount)
