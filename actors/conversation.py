@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from typing import Any
 
 import dramatiq
@@ -14,15 +15,20 @@ from actors.queues import DEFAULT, PRIORITY
 from actors.services import burst_services
 from zapq.conversation.burst import answer_burst
 from zapq.db.connection import thread_connection
-from zapq.db.outbound_messages import apply_status, find_by_wamid
+from zapq.db.outbound_messages import apply_status, find_by_wamid, keep_unmatched_status
 from zapq.settings import get_settings
+from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError
 from zapq.whatsapp.inbound import StatusUpdate
 
 logger = logging.getLogger(__name__)
 
 # Meta redelivers a webhook for up to 7 days: a wamid must be remembered longer than that.
 WAMID_MEMORY_MS = 8 * 24 * 3600 * 1000
-STATUS_RETRIES = 5
+
+# A rate limit, a 5xx or an attempt in doubt (up to IN_DOUBT_WAIT_S) clears within minutes;
+# a revoked token needs an operator, so those retries are spaced out.
+REPLY_RETRIES = 20
+TOKEN_RETRY_DELAY_MS = 5 * 60 * 1000
 
 _settings = get_settings()
 
@@ -39,9 +45,23 @@ def wamid_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     return f"{message['phone_number_id']}/{message['wamid']}"
 
 
+class RetryReply(dramatiq.Retry):
+    """The Cloud API asked to wait (rate limit, 5xx, an attempt in doubt, a revoked token).
+
+    Retried after Meta's suggested delay, more often than other failures: the reply is still
+    owed, and giving up would drop the whole burst.
+    """
+
+
+def retry_when(retries: int, exception: BaseException) -> bool:
+    limit = REPLY_RETRIES if isinstance(exception, RetryReply) else get_settings().retry_max
+    return retries < limit
+
+
 @dramatiq.actor(
     queue_name=DEFAULT,
     priority=PRIORITY[DEFAULT],
+    retry_when=retry_when,
     debounce=conversation_key,
     debounce_window=int(_settings.debounce_window_seconds * 1000),
     debounce_max_wait=int(_settings.debounce_max_wait_seconds * 1000),
@@ -57,17 +77,27 @@ def process_message(messages: list[dict[str, Any]]) -> None:
         on_turn=record_turn.send,
         on_handoff=notify_human_handoff.send,
     )
-    outcome = answer_burst(services, current.message_id, messages)
+    try:
+        outcome = answer_burst(services, current.message_id, messages)
+    except AccessTokenInvalid as error:
+        logger.critical(
+            "burst %s waits: the WhatsApp access token was rejected (%s)", current.message_id, error
+        )
+        raise RetryReply(str(error), delay=TOKEN_RETRY_DELAY_MS) from error
+    except RetryableSendError as error:
+        retries = current.options.get("retries", 0)
+        delay_s = error.retry_after_s if error.retry_after_s is not None else min(2.0**retries, 60.0)
+        raise RetryReply(str(error), delay=int(delay_s * 1000) + random.randint(0, 500)) from error
     logger.info("burst %s of %d message(s): %s", current.message_id, len(messages), outcome.outcome)
 
 
-class StatusBeforeSend(Exception):
-    """A status webhook for a wamid not in the ledger yet: the send's commit may still be on its way."""
-
-
-@dramatiq.actor(queue_name=DEFAULT, priority=PRIORITY[DEFAULT], max_retries=STATUS_RETRIES, min_backoff=500)
+@dramatiq.actor(queue_name=DEFAULT, priority=PRIORITY[DEFAULT])
 def apply_message_status(status: dict[str, Any]) -> None:
-    """Move an outbound message's status forward (never back: a late "delivered" leaves "read")."""
+    """Move an outbound message's status forward (never back: a late "delivered" leaves "read").
+
+    A status for a wamid the ledger does not hold yet (its send's commit is still on the way, or
+    its worker died before recording it) is kept in `unmatched_statuses` until the row appears.
+    """
     update = StatusUpdate.from_dict(status)
     connection = thread_connection()
     if apply_status(
@@ -76,8 +106,13 @@ def apply_message_status(status: dict[str, Any]) -> None:
         return
     if find_by_wamid(connection, update.wamid) is not None:
         return  # older than what is stored, or a status outside the order (e.g. "played")
-    current = CurrentMessage.get_current_message()
-    retries = current.options.get("retries", 0) if current else STATUS_RETRIES
-    if retries < STATUS_RETRIES:
-        raise StatusBeforeSend(f"no outbound message {update.wamid} yet")
-    logger.info("status %s for %s: not a message zapq sent, ignored", update.status, update.wamid)
+    keep_unmatched_status(
+        connection,
+        wamid=update.wamid,
+        phone_number_id=update.phone_number_id,
+        recipient_id=update.recipient_id,
+        status=update.status,
+        at=update.at,
+        error_code=update.error_code,
+        error_title=update.error_title,
+    )

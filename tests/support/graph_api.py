@@ -26,6 +26,8 @@ class GraphApi:
         self.peer = peer
         self.scripted: list[CannedResponse] = []
         self.send_delay_s = 0.0
+        self.receipt_delay_s = 0.0
+        self.assigned: list[str] = []  # wamids given to accepted sends, even if the answer was lost
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         peer.responder = self._answer
@@ -51,11 +53,12 @@ class GraphApi:
     def _answer(self, request: RecordedRequest) -> CannedResponse:
         payload = request.json()
         if "type" not in payload:
-            return CannedResponse(body={"success": True})
+            return CannedResponse(body={"success": True}, delay_s=self.receipt_delay_s)
         with self._lock:
             if self.scripted:
                 return self.scripted.pop(0)
         wamid = f"wamid.out.{next(self._ids)}"
+        self.assigned.append(wamid)
         return CannedResponse(
             body={
                 "messaging_product": "whatsapp",

@@ -31,15 +31,22 @@ READ = "read"
 
 STATUS_RANK = {PENDING: 0, SENT: 1, FAILED: 2, DELIVERED: 3, READ: 4}
 
+
 # The stored status's rank, for the WHERE clause of every update: built from STATUS_RANK so the
 # order is written down once.
-_STORED_RANK = (
-    "CASE status " + " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in STATUS_RANK.items()) + " END"
-)
+def _rank_of(column: str) -> str:
+    return (
+        f"CASE {column} "
+        + " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in STATUS_RANK.items())
+        + " END"
+    )
+
+
+_STORED_RANK = _rank_of("status")
 
 _COLUMNS = (
     "idempotency_key, phone_number_id, recipient, kind, body, wamid, status,"
-    " error_code, error_title, created_at, sent_at, status_at"
+    " error_code, error_title, created_at, sent_at, status_at, attempted_at"
 )
 
 
@@ -56,6 +63,7 @@ class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     sent_at: datetime | None
     status_at: datetime | None
+    attempted_at: datetime | None = None
 
     @property
     def is_settled(self) -> bool:
@@ -106,14 +114,114 @@ def find_by_wamid(connection: psycopg.Connection, wamid: str) -> OutboundMessage
         return cursor.fetchone()
 
 
+def start_attempt(connection: psycopg.Connection, idempotency_key: str, previous: datetime | None) -> bool:
+    """Commit that a request is about to leave; False when another caller started one meanwhile."""
+    cursor = connection.execute(
+        "UPDATE outbound_messages SET attempted_at = clock_timestamp()"
+        " WHERE idempotency_key = %s AND status = 'pending' AND attempted_at IS NOT DISTINCT FROM %s",
+        (idempotency_key, previous),
+    )
+    return cursor.rowcount == 1
+
+
+def clear_attempt(connection: psycopg.Connection, idempotency_key: str) -> None:
+    """Meta answered with an error: the attempt certainly sent nothing."""
+    connection.execute(
+        "UPDATE outbound_messages SET attempted_at = NULL WHERE idempotency_key = %s AND status = 'pending'",
+        (idempotency_key,),
+    )
+
+
 def record_sent(connection: psycopg.Connection, idempotency_key: str, wamid: str) -> bool:
-    """Store the wamid Meta returned and mark the row sent; False when it was no longer pending."""
+    """Store the wamid Meta returned and mark the row sent; False when it was no longer pending.
+
+    A status webhook that arrived before this (kept in `unmatched_statuses`) is applied now.
+    """
     cursor = connection.execute(
         "UPDATE outbound_messages SET wamid = %s, status = 'sent', sent_at = now(), status_at = now()"
         " WHERE idempotency_key = %s AND status = 'pending'",
         (wamid, idempotency_key),
     )
-    return cursor.rowcount == 1
+    if cursor.rowcount != 1:
+        return False
+    apply_unmatched_statuses(connection, wamid)
+    return True
+
+
+def adopt_unmatched_send(
+    connection: psycopg.Connection,
+    idempotency_key: str,
+    *,
+    phone_number_id: str,
+    recipient: str,
+    since: datetime,
+    skew_s: float = 30.0,
+) -> str | None:
+    """Give a pending row the wamid of an unclaimed status webhook to its recipient since `since`.
+
+    The request of an attempt whose answer was lost did reach Meta if Meta then reported a
+    message to that recipient that no row claims; that message is this one. Returns the wamid.
+    """
+    row = connection.execute(
+        "WITH candidate AS ("
+        "  SELECT u.wamid FROM unmatched_statuses u"
+        "  WHERE u.phone_number_id = %s AND u.recipient_id = %s"
+        "    AND u.at >= %s - make_interval(secs => %s)"
+        "    AND NOT EXISTS (SELECT 1 FROM outbound_messages o WHERE o.wamid = u.wamid)"
+        "  ORDER BY u.at LIMIT 1)"
+        " UPDATE outbound_messages SET wamid = candidate.wamid, status = 'sent', sent_at = now(),"
+        "   status_at = now()"
+        " FROM candidate WHERE idempotency_key = %s AND status = 'pending'"
+        " RETURNING candidate.wamid",
+        (phone_number_id, recipient, since, skew_s, idempotency_key),
+    ).fetchone()
+    if row is None:
+        return None
+    apply_unmatched_statuses(connection, row[0])
+    return str(row[0])
+
+
+def keep_unmatched_status(
+    connection: psycopg.Connection,
+    *,
+    wamid: str,
+    phone_number_id: str,
+    recipient_id: str | None,
+    status: str,
+    at: datetime,
+    error_code: int | None = None,
+    error_title: str | None = None,
+) -> None:
+    """Keep a status for a wamid not in the ledger, then apply it if its row appeared meanwhile.
+
+    Whichever of this and `record_sent` commits second sees the other's write, so the status is
+    never left behind.
+    """
+    rank = STATUS_RANK.get(status, -1)
+    connection.execute(
+        "INSERT INTO unmatched_statuses"
+        " (wamid, phone_number_id, recipient_id, status, at, error_code, error_title)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (wamid) DO UPDATE SET status = EXCLUDED.status, at = EXCLUDED.at,"
+        "   error_code = COALESCE(EXCLUDED.error_code, unmatched_statuses.error_code),"
+        "   error_title = COALESCE(EXCLUDED.error_title, unmatched_statuses.error_title)"
+        f" WHERE %s > {_rank_of('unmatched_statuses.status')}",
+        (wamid, phone_number_id, recipient_id, status, at, error_code, error_title, rank),
+    )
+    apply_unmatched_statuses(connection, wamid)
+
+
+def apply_unmatched_statuses(connection: psycopg.Connection, wamid: str) -> None:
+    """Move a kept status onto its ledger row, if the row exists now."""
+    row = connection.execute(
+        "SELECT status, at, error_code, error_title FROM unmatched_statuses"
+        " WHERE wamid = %s AND EXISTS (SELECT 1 FROM outbound_messages WHERE wamid = %s)",
+        (wamid, wamid),
+    ).fetchone()
+    if row is None:
+        return
+    apply_status(connection, wamid, row[0], row[1], row[2], row[3])
+    connection.execute("DELETE FROM unmatched_statuses WHERE wamid = %s", (wamid,))
 
 
 def record_failed(

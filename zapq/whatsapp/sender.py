@@ -4,16 +4,47 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import psycopg
 
-from zapq.db.outbound_messages import FAILED, SENT, claim_send, record_failed, record_sent
+from zapq.db.outbound_messages import (
+    FAILED,
+    SENT,
+    OutboundMessage,
+    adopt_unmatched_send,
+    claim_send,
+    clear_attempt,
+    record_failed,
+    record_sent,
+    start_attempt,
+)
 from zapq.whatsapp.client import WhatsAppClient
-from zapq.whatsapp.errors import OUTSIDE_SERVICE_WINDOW, OutsideServiceWindow, PermanentSendError
+from zapq.whatsapp.errors import (
+    OUTSIDE_SERVICE_WINDOW,
+    AccessTokenInvalid,
+    OutsideServiceWindow,
+    PermanentSendError,
+    RetryableSendError,
+    WhatsAppSendError,
+)
 
 logger = logging.getLogger(__name__)
+
+# How long a retry waits for Meta's status webhook before deciding an unanswered attempt never
+# arrived. Meta reports "sent" within seconds; waiting longer only delays a reply that was lost.
+IN_DOUBT_WAIT_S = 60.0
+
+
+class SendInDoubt(RetryableSendError):
+    """An earlier attempt of this key may have reached Meta; retry once its status webhook had time."""
+
+    def __init__(self, idempotency_key: str, retry_after_s: float) -> None:
+        super().__init__(
+            f"{idempotency_key}: an earlier attempt's outcome is unknown", retry_after_s=retry_after_s
+        )
 
 
 class SendResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,47 +79,71 @@ def send_once(
     build_and_send: Callable[[], str],
     *,
     body: Mapping[str, Any] | None = None,
+    in_doubt_wait_s: float = IN_DOUBT_WAIT_S,
 ) -> SendResult:
     """Call `build_and_send` (which sends and returns the wamid) unless this key was settled before.
 
-    The key's row is claimed, the request made and its outcome recorded in one transaction, so
-    a concurrent call with the same key (a redelivered message while the first worker still
-    runs) waits on the row lock and then finds it sent. A key that was sent, or failed for good
+    Each step commits on its own (`connection` is in autocommit): the pending row, then the
+    attempt's start, then the request, then its outcome. A key that was sent, or failed for good
     (`PermanentSendError`, `OutsideServiceWindow`: returned as a failed result, not raised), is
-    never sent again. `RetryableSendError` and `AccessTokenInvalid` propagate and record
-    nothing, so the retry sends.
+    never sent again. `RetryableSendError` and `AccessTokenInvalid` propagate, so the retry sends.
 
-    The remaining window: Meta accepted the message, but zapq never learnt it or never recorded
-    it. That is a crash or lost database connection between the HTTP answer and the commit, or a
-    timeout whose request did reach Meta. The row then rolls back (or stays unsent) and the retry
-    sends a second copy. The Cloud API takes no idempotency key, so only shortening that window
-    helps, not closing it.
+    The hard case is an attempt whose outcome is unknown: its worker was killed during the
+    request, or no answer came. Meta may have accepted the message, and the Cloud API takes no
+    idempotency key. Meta then reports it in a status webhook, which `unmatched_statuses` keeps;
+    the retry adopts that wamid instead of sending again. Until `in_doubt_wait_s` has passed
+    since the attempt, the retry waits for that webhook (`SendInDoubt`, a retryable error);
+    after it, no report means the request never arrived, and the message is sent.
 
     :param body: what is being sent, kept in the ledger for auditing.
     """
-    with connection.transaction():
-        claimed = claim_send(
+    claimed = claim_send(
+        connection,
+        idempotency_key,
+        phone_number_id=client.phone_number_id,
+        recipient=recipient,
+        kind=kind,
+        body=body,
+    )
+    if claimed.is_settled:
+        return _settled(claimed)
+    if claimed.attempted_at is not None:
+        wamid = adopt_unmatched_send(
             connection,
             idempotency_key,
             phone_number_id=client.phone_number_id,
             recipient=recipient,
-            kind=kind,
-            body=body,
+            since=claimed.attempted_at,
         )
-        if claimed.is_settled:
-            return SendResult(
-                status=claimed.status,
-                wamid=claimed.wamid,
-                error_code=claimed.error_code,
-                error_title=claimed.error_title,
+        if wamid is not None:
+            logger.warning(
+                "%s: adopted %s, reported by Meta after an unfinished attempt", idempotency_key, wamid
             )
-        try:
-            wamid = build_and_send()
-        except (PermanentSendError, OutsideServiceWindow) as error:
-            logger.warning("WhatsApp message %s to %s not sent: %s", idempotency_key, recipient, error)
-            record_failed(connection, idempotency_key, error.code, error.title)
-            return SendResult(
-                status=FAILED, error_code=error.code, error_title=error.title, requested_now=True
-            )
-        record_sent(connection, idempotency_key, wamid)
+            return SendResult(status=SENT, wamid=wamid)
+        waited = (datetime.now(UTC) - claimed.attempted_at).total_seconds()
+        if waited < in_doubt_wait_s:
+            raise SendInDoubt(idempotency_key, in_doubt_wait_s - waited)
+        logger.warning("%s: no sign of the unfinished attempt after %.0f s; sending", idempotency_key, waited)
+    if not start_attempt(connection, idempotency_key, claimed.attempted_at):
+        raise SendInDoubt(idempotency_key, in_doubt_wait_s)  # another caller is sending it right now
+    try:
+        wamid = build_and_send()
+    except (PermanentSendError, OutsideServiceWindow) as error:
+        logger.warning("WhatsApp message %s to %s not sent: %s", idempotency_key, recipient, error)
+        record_failed(connection, idempotency_key, error.code, error.title)
+        return SendResult(status=FAILED, error_code=error.code, error_title=error.title, requested_now=True)
+    except WhatsAppSendError as error:
+        if error.http_status is not None or isinstance(error, AccessTokenInvalid):
+            clear_attempt(connection, idempotency_key)  # Meta answered: nothing was sent
+        raise
+    except ValueError:
+        clear_attempt(connection, idempotency_key)  # refused before any request left
+        raise
+    record_sent(connection, idempotency_key, wamid)
     return SendResult(status=SENT, wamid=wamid, requested_now=True)
+
+
+def _settled(row: OutboundMessage) -> SendResult:
+    return SendResult(
+        status=row.status, wamid=row.wamid, error_code=row.error_code, error_title=row.error_title
+    )

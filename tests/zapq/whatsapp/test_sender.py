@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -11,11 +12,11 @@ import psycopg
 import pytest
 
 from tests.support.http_peer import CannedResponse, HttpPeer
-from zapq.db.outbound_messages import apply_status, find_outbound
+from zapq.db.outbound_messages import apply_status, find_outbound, keep_unmatched_status
 from zapq.settings import Settings
 from zapq.whatsapp.client import WhatsAppClient
 from zapq.whatsapp.errors import RetryableSendError
-from zapq.whatsapp.sender import SendResult, send_once
+from zapq.whatsapp.sender import SendInDoubt, SendResult, send_once
 
 CUSTOMER = "5511987654321"
 KEY = "lead-7:reply-3"
@@ -123,7 +124,8 @@ def test_a_retryable_failure_records_nothing_so_the_retry_sends(
 
     with pytest.raises(RetryableSendError):
         send_greeting(db, whatsapp)
-    assert find_outbound(db, KEY) is None
+    row = find_outbound(db, KEY)
+    assert row is not None and row.status == "pending" and row.attempted_at is None  # Meta said no
 
     result = send_greeting(db, whatsapp)
 
@@ -139,7 +141,11 @@ def test_two_workers_sending_the_same_key_at_once_send_it_once(
 
     def worker(index: int) -> None:
         with psycopg.connect(settings.database_url, autocommit=True) as connection:
-            results[index] = send_greeting(connection, whatsapp)
+            try:
+                results[index] = send_greeting(connection, whatsapp)
+            except SendInDoubt:  # the other one's request is on its way: retried later, as Retries would
+                time.sleep(0.6)
+                results[index] = send_greeting(connection, whatsapp)
 
     threads = [threading.Thread(target=worker, args=(index,)) for index in range(2)]
     for thread in threads:
@@ -161,3 +167,61 @@ def test_different_keys_are_different_messages(
     second = send_greeting(db, whatsapp, key="lead-7:reply-3:part-2")
 
     assert (first.wamid, second.wamid) == ("wamid.part-1", "wamid.part-2")
+
+
+def test_an_unanswered_attempt_adopts_the_wamid_meta_reports_instead_of_sending_again(
+    db: psycopg.Connection, whatsapp: WhatsAppClient, http_peer: HttpPeer
+) -> None:
+    whatsapp.timeout_s = 0.3
+    http_peer.enqueue(accepted("wamid.reached-meta", delay_s=1.0))  # accepted, but the answer is lost
+    with pytest.raises(RetryableSendError):
+        send_greeting(db, whatsapp)
+    with pytest.raises(SendInDoubt):  # too early to tell whether it arrived
+        send_greeting(db, whatsapp)
+
+    keep_unmatched_status(
+        db, wamid="wamid.reached-meta", phone_number_id=whatsapp.phone_number_id, recipient_id=CUSTOMER,
+        status="delivered", at=datetime.now(UTC),
+    )  # fmt: skip
+    result = send_greeting(db, whatsapp)
+
+    assert (result.status, result.wamid) == ("sent", "wamid.reached-meta")
+    assert len(http_peer.requests) == 1
+    row = find_outbound(db, KEY)
+    assert row is not None and row.status == "delivered"  # the webhook's status came with it
+
+
+def test_an_unanswered_attempt_nobody_reported_is_sent_after_the_wait(
+    db: psycopg.Connection, whatsapp: WhatsAppClient, http_peer: HttpPeer
+) -> None:
+    whatsapp.timeout_s = 0.3
+    http_peer.enqueue(accepted("wamid.lost", delay_s=1.0), accepted("wamid.second"))
+    with pytest.raises(RetryableSendError):
+        send_greeting(db, whatsapp)
+    time.sleep(0.5)
+
+    text = "Oi Ana!"
+    result = send_once(
+        db, whatsapp, KEY, CUSTOMER, "text", lambda: whatsapp.send_text(CUSTOMER, text), in_doubt_wait_s=0.4
+    )
+
+    assert (result.status, result.wamid) == ("sent", "wamid.second")
+
+
+def test_a_status_that_beats_the_send_record_is_applied_when_it_lands(
+    db: psycopg.Connection, whatsapp: WhatsAppClient, http_peer: HttpPeer
+) -> None:
+    def send_and_see_webhook_first() -> str:
+        wamid = whatsapp.send_text(CUSTOMER, "Oi!")
+        keep_unmatched_status(
+            db, wamid=wamid, phone_number_id=whatsapp.phone_number_id, recipient_id=CUSTOMER,
+            status="read", at=datetime.now(UTC),
+        )  # fmt: skip
+        return wamid
+
+    http_peer.enqueue(accepted("wamid.fast"))
+    send_once(db, whatsapp, KEY, CUSTOMER, "text", send_and_see_webhook_first)
+
+    row = find_outbound(db, KEY)
+    assert row is not None and (row.wamid, row.status) == ("wamid.fast", "read")
+    assert db.execute("SELECT count(*) FROM unmatched_statuses").fetchone()[0] == 0
