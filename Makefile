@@ -57,6 +57,8 @@ format: install
 	$(VENV)/bin/ruff format .
 
 bench: install
+	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && apt-get install -y -qq wrk) || \
+	  echo "wrk is missing: the ingest benchmark will be skipped"
 	$(PY) -m bench
 
 clean:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from bench import middleware_throughput
+from bench import ingest, middleware_throughput
 
 
 def main() -> int:
     middleware_throughput.main()
+    ingest.main()
     return 0
 
 
