@@ -58,6 +58,7 @@ def main() -> None:
                 bare = run_wrk(wrk, url, script, CONNECTIONS)
             with web_server("web.app:create_app") as url:
                 real = run_wrk(wrk, url, script, CONNECTIONS)
+                wait_for_drain()  # the paced run measures a steady state, not the backlog of the last one
                 paced = run_wrk(wrk, url, script, PACED_CONNECTIONS, delay_ms=PACED_DELAY_MS)
                 report("ingest_bare_rps", round(bare.rps))
                 report("ingest_rps", round(real.rps))
@@ -131,17 +132,24 @@ def notification(customer: str, wamid: str, text: str, timestamp: str) -> dict[s
 
 
 def wrk_script(bodies: list[tuple[bytes, str]]) -> str:
-    """A wrk script cycling through pre-signed requests (wrk's Lua has no HMAC)."""
-    lines = ["local requests = {}"]
+    """A wrk script cycling through pre-signed requests (wrk's Lua has no HMAC).
+
+    The requests are formatted in `init`, per thread: at the top level wrk does not know the
+    Host header yet, and uvicorn rejects HTTP/1.1 requests without one.
+    """
+    lines = ["local bodies = {}"]
     for body, signature in bodies:
-        lines.append(
-            'requests[#requests + 1] = wrk.format("POST", "/webhook/whatsapp", '
-            f'{{["Content-Type"] = "application/json", ["X-Hub-Signature-256"] = "{signature}"}}, '
-            f"[==[{body.decode()}]==])"
-        )
+        lines.append(f'bodies[#bodies + 1] = {{"{signature}", [==[{body.decode()}]==]}}')
     lines += [
+        "local requests = {}",
         "local index = 0",
         "local pause = tonumber(os.getenv('BENCH_DELAY_MS') or '0')",
+        "init = function(args)",
+        "  for i, signed in ipairs(bodies) do",
+        '    local headers = {["Content-Type"] = "application/json", ["X-Hub-Signature-256"] = signed[1]}',
+        '    requests[i] = wrk.format("POST", "/webhook/whatsapp", headers, signed[2])',
+        "  end",
+        "end",
         "request = function() index = index % #requests + 1; return requests[index] end",
         "if pause > 0 then delay = function() return pause end end",
     ]

@@ -4,10 +4,16 @@
 loop. This runs the broker's own `dispatch` Lua script through `redis.asyncio`
 with the same arguments RedisBroker.enqueue uses, so workers receive exactly the
 message `send()` would have produced, and the middleware enqueue hooks still run.
+
+Requests that enqueue at the same moment share a round trip (group commit): while one
+pipeline is at Redis, the next requests queue up, and the next pipeline carries them
+all. An idle server sends at once; a busy one writes and parses once per batch instead
+of once per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import uuid4
 
@@ -18,10 +24,19 @@ from dramatiq.common import current_millis
 from dramatiq.message import Message
 
 BROKER_TIMEOUT_S = 2.0
+MAX_BATCH = 256
 
 
 class BrokerUnavailable(Exception):
     """Redis did not take the message; the caller should answer 503 so the sender retries."""
+
+
+class _Submission:
+    __slots__ = ("arguments", "future")
+
+    def __init__(self, arguments: list[list[Any]], future: asyncio.Future[None]) -> None:
+        self.arguments = arguments
+        self.future = future
 
 
 class AsyncEnqueuer:
@@ -31,6 +46,8 @@ class AsyncEnqueuer:
             redis_url, socket_timeout=BROKER_TIMEOUT_S, socket_connect_timeout=BROKER_TIMEOUT_S
         )
         self._dispatch = self.client.register_script(_scripts["dispatch"])
+        self._waiting: list[_Submission] = []
+        self._flushing = False
 
     async def send(self, actor: dramatiq.Actor[Any, Any], *args: Any, **kwargs: Any) -> Message[Any]:
         return await self.enqueue(actor.message(*args, **kwargs))
@@ -39,7 +56,7 @@ class AsyncEnqueuer:
         return (await self.enqueue_many([message]))[0]
 
     async def enqueue_many(self, messages: list[Message[Any]]) -> list[Message[Any]]:
-        """Put every message on its queue in one round trip; BrokerUnavailable if Redis refused any.
+        """Put every message on its queue; BrokerUnavailable if Redis refused any.
 
         Not a transaction: after an error some may be queued. Callers answer 503 so the sender
         retries, and the consumers' idempotency keys make the second copies harmless.
@@ -47,32 +64,54 @@ class AsyncEnqueuer:
         if not messages:
             return []
         prepared = [self._prepare(message) for message in messages]
-        try:
-            if len(prepared) == 1:
-                await self._dispatch(keys=[self.broker.namespace], args=self._arguments(prepared[0]))
-            else:
-                await self._dispatch_pipelined(prepared)
-        except (redis.RedisError, OSError) as error:
-            raise BrokerUnavailable(str(error)) from error
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Submission([self._arguments(message) for message in prepared], future))
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().create_task(self._flush())
+        await future
         for message in prepared:
             self.broker.emit_after("enqueue", message, None)
         return prepared
 
-    async def _dispatch_pipelined(self, messages: list[Message[Any]]) -> None:
+    async def _flush(self) -> None:
+        """Send everything waiting, batch after batch, until nothing waits."""
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+                await self._send_batch(batch)
+        finally:
+            self._flushing = False
+
+    async def _send_batch(self, batch: list[_Submission]) -> None:
+        try:
+            results = await self._pipelined([arguments for item in batch for arguments in item.arguments])
+        except (redis.RedisError, OSError) as error:
+            for item in batch:
+                _settle(item.future, BrokerUnavailable(str(error)))
+            return
+        at = 0
+        for item in batch:
+            errors = [
+                result for result in results[at : at + len(item.arguments)] if isinstance(result, Exception)
+            ]
+            at += len(item.arguments)
+            _settle(item.future, BrokerUnavailable(str(errors[0])) if errors else None)
+
+    async def _pipelined(self, argument_lists: list[list[Any]]) -> list[Any]:
         # Raw EVALSHA: a pipeline given the Script object would first ask SCRIPT EXISTS, a
         # second round trip on every call. A Redis that lost its scripts (a restart) refuses
         # every command of the pipeline, so loading the script and going again is safe.
         for attempt in (1, 2):
             pipeline = self.client.pipeline(transaction=False)
-            for message in messages:
-                pipeline.evalsha(self._dispatch.sha, 1, self.broker.namespace, *self._arguments(message))
-            try:
-                await pipeline.execute()
-                return
-            except redis.exceptions.NoScriptError:
-                if attempt == 2:
-                    raise
+            for arguments in argument_lists:
+                pipeline.evalsha(self._dispatch.sha, 1, self.broker.namespace, *arguments)
+            results: list[Any] = await pipeline.execute(raise_on_error=False)
+            if attempt == 1 and any(isinstance(result, redis.exceptions.NoScriptError) for result in results):
                 await self.client.script_load(self._dispatch.script)
+                continue
+            return results
+        raise AssertionError("unreachable")
 
     def _prepare(self, message: Message[Any]) -> Message[Any]:
         message = message.copy(options={"redis_message_id": str(uuid4())})
@@ -98,3 +137,12 @@ class AsyncEnqueuer:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # its request was cancelled (client went away)
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
