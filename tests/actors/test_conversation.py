@@ -6,9 +6,11 @@ servers on 127.0.0.1. Bursts close after 1 s of quiet here (DEBOUNCE_WINDOW_SECO
 
 from __future__ import annotations
 
+import json
 import time
 
 import psycopg
+import pytest
 
 from tests.support import meta_samples as meta
 from tests.support.graph_api import GraphApi, graph_error
@@ -213,3 +215,50 @@ def test_a_failed_status_records_its_error_code(whatsapp, worker, graph_api: Gra
     post_signed(whatsapp, meta.body_with_statuses(failed))
 
     wait_until(lambda: outbound(db)[0][2:] == ("failed", 131026), timeout=10)
+
+
+def completion(content: dict) -> dict:
+    return {"choices": [{"index": 0, "message": {"role": "assistant", "content": json.dumps(content)}}]}
+
+
+@pytest.fixture
+def llm_peer(monkeypatch):
+    from tests.support.http_peer import HttpPeer
+
+    peer = HttpPeer().start()
+    monkeypatch.setenv("CONVERSATION_ENGINE", "llm")
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{peer.url}/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("LLM_TIMEOUT_S", "1")
+    get_settings.cache_clear()
+    yield peer
+    peer.stop()
+
+
+def test_the_llm_engine_writes_the_reply_when_configured(
+    whatsapp, worker, graph_api: GraphApi, llm_peer, inventory, wait_until
+):
+    from tests.support.http_peer import CannedResponse
+
+    llm_peer.enqueue(
+        CannedResponse(body=completion({"reply": "Temos sim o Corolla 2024 por R$ 139.990,00!"}))
+    )
+    post_messages(whatsapp, text("wamid.l1", "oi"), text("wamid.l2", "tem corolla 2024?"))
+
+    wait_until(lambda: len(graph_api.sends()) == 1, timeout=10)
+    assert reply_text(graph_api.sends()[0]) == "Temos sim o Corolla 2024 por R$ 139.990,00!"
+    request = llm_peer.received("/v1/chat/completions")[0]
+    assert request.headers["authorization"] == "Bearer sk-test"
+    assert "tem corolla 2024?" in request.body.decode()
+
+
+def test_a_failing_llm_still_gets_the_customer_an_answer_from_the_rules(
+    whatsapp, worker, graph_api: GraphApi, llm_peer, inventory, wait_until
+):
+    from tests.support.http_peer import CannedResponse
+
+    llm_peer.enqueue(CannedResponse(status=500, body={"error": {"message": "overloaded"}}))
+    post_messages(whatsapp, text("wamid.l3", "vocês têm o Corolla 2024?"))
+
+    wait_until(lambda: len(graph_api.sends()) == 1, timeout=10)
+    assert "Corolla" in reply_text(graph_api.sends()[0])

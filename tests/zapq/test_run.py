@@ -105,3 +105,19 @@ def _get(url: str) -> str | None:
     except httpx.HTTPError:
         return None
     return response.text if response.status_code == 200 else None
+
+
+def test_a_local_run_without_the_app_secret_gets_a_random_one_under_the_data_dir(tmp_path, monkeypatch):
+    from zapq.run import ensure_webhook_secret
+    from zapq.settings import get_settings
+
+    monkeypatch.setenv("ZAPQ_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WHATSAPP_WEBHOOK_SECRET", "")
+    get_settings.cache_clear()
+
+    path = ensure_webhook_secret()
+
+    assert path == tmp_path / "dev-webhook-secret"
+    secret = path.read_text()
+    assert len(secret) == 64 and get_settings().whatsapp_webhook_secret == secret
+    assert ensure_webhook_secret() is None  # now set: kept as it is
