@@ -40,6 +40,7 @@ from zapq.conversation.store import (
     save_turn_outcome,
     touch_conversation,
 )
+from zapq.db.outbound_messages import find_outbound
 from zapq.whatsapp.client import WhatsAppClient
 from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError, WhatsAppSendError
 from zapq.whatsapp.inbound import InboundMessage
@@ -115,10 +116,11 @@ def _answer(
     services: BurstServices, conversation: Conversation, batch_id: str, fresh: list[InboundMessage]
 ) -> BurstOutcome:
     client = services.client_for(conversation.phone_number_id)
-    _show_typing(client, fresh[-1])
+    if find_outbound(services.connection, f"reply:{batch_id}") is None:  # not after a crash that replied
+        _show_typing(client, fresh[-1])
     batch = [IncomingText(m.wamid, m.kind, m.text, m.sent_at) for m in fresh]
     reply = services.engine.reply(conversation.state(), batch)
-    sent = _send_reply(services, client, conversation.wa_id, batch_id, reply, reply_to=None)
+    sent = _send_reply(services, client, conversation.wa_id, batch_id, reply)
     handoff = next((action for action in reply.actions if isinstance(action, Handoff)), None)
     turn = _turn_record(services, conversation, batch_id, fresh, reply, sent)
     save_turn_outcome(
@@ -153,22 +155,21 @@ def _send_reply(
     recipient: str,
     batch_id: str,
     reply: EngineReply,
-    reply_to: str | None,
 ) -> SendResult | None:
     if not reply.text:
         return None
-    key = f"reply:{batch_id}"
+    key = f"reply:{batch_id}"  # the same key `_answer` looks up before showing "typing…"
     body: dict[str, Any] = {"text": reply.text, "buttons": reply.buttons}
     if reply.buttons:
         kind = "buttons"
 
         def send() -> str:
-            return client.send_buttons(recipient, reply.text, reply.buttons, reply_to=reply_to)
+            return client.send_buttons(recipient, reply.text, reply.buttons)
     else:
         kind = "text"
 
         def send() -> str:
-            return client.send_text(recipient, reply.text, reply_to=reply_to)
+            return client.send_text(recipient, reply.text)
 
     paced = _paced(services, client, recipient, send)
     result = send_once(services.connection, client, key, recipient, kind, paced, body=body)
