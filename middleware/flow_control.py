@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import redis
@@ -37,6 +38,7 @@ from middleware.options import (
     read_option,
     scheduled_tick_ms,
 )
+from middleware.redis_broker import ACK_HANDLER, FlowControlRedisBroker, same_server
 from middleware.scripts import load_scripts
 
 logger = logging.getLogger(__name__)
@@ -134,6 +136,7 @@ class FlowControl(Middleware):
         self._held: dict[int, HeldRun] = {}
         self._held_lock = threading.Lock()
         self._threads: list[Ticker] = []
+        self._takes_acks_of: dict[int, bool] = {}
 
     @property
     def actor_options(self) -> set[str]:
@@ -200,18 +203,34 @@ class FlowControl(Middleware):
         held = self._release_hold(message)
         if held is None:
             return
-        plan = held.plan
-        guard_keys = [guard for guard, _ in plan.guards]
-        ttls = [ttl for _, ttl in plan.guards]
         if exception is None:
-            if guard_keys:
-                lost = self.scripts["after_success"](
-                    keys=guard_keys, args=[held.token, f"D|{held.message_id}", *ttls]
-                )
-                if lost:
-                    metrics.count(message.actor_name, "lease_lost", int(lost))
+            if self._takes_acks(broker):
+                # Recorded when the consumer acks, in the ack's own script (`redis_broker`).
+                setattr(message, ACK_HANDLER, partial(self._record_success, message.actor_name, held))
+            else:
+                self._record_success(message.actor_name, held, [], [])
             return
         self._give_back(message, held, final=bool(message.failed))
+
+    def _record_success(
+        self, actor_name: str, held: HeldRun, ack_keys: list[str], ack_args: list[Any]
+    ) -> None:
+        guards = held.plan.guards
+        if not guards and not ack_keys:
+            return
+        keys = [guard for guard, _ in guards] + ack_keys
+        args = [held.token, f"D|{held.message_id}", len(guards), *(ttl for _, ttl in guards), *ack_args]
+        lost = self.scripts["after_success"](keys=keys, args=args)
+        if lost:
+            metrics.count(actor_name, "lease_lost", int(lost))
+
+    def _takes_acks(self, broker: Broker) -> bool:
+        """Whether the broker's consumers hand FlowControl its messages' acks (same Redis only)."""
+        takes = self._takes_acks_of.get(id(broker))
+        if takes is None:
+            takes = isinstance(broker, FlowControlRedisBroker) and same_server(broker.client, self.client)
+            self._takes_acks_of[id(broker)] = takes
+        return takes
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
         held = self._release_hold(message)
