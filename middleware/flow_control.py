@@ -290,12 +290,16 @@ class FlowControl(Middleware):
             return None
         return plan
 
-    def _add_throttle(self, plan: Plan, actor: Actor[Any, Any], message: MessageProxy) -> None:
+    def _throttle_key(self, actor: Actor[Any, Any], message: AnyMessage) -> str | None:
         if "throttle_key" in message.options:
-            key = str(message.options["throttle_key"])
-        elif "throttle" in actor.options:
-            key = key_from_source(actor.options["throttle"], actor, message)
-        else:
+            return str(message.options["throttle_key"])
+        if "throttle" in actor.options:
+            return key_from_source(actor.options["throttle"], actor, message)
+        return None
+
+    def _add_throttle(self, plan: Plan, actor: Actor[Any, Any], message: MessageProxy) -> None:
+        key = self._throttle_key(actor, message)
+        if key is None:
             return
         mode = read_option(message, actor, "throttle_mode", "drop")
         if mode not in THROTTLE_MODES:
@@ -332,12 +336,22 @@ class FlowControl(Middleware):
         batch_id = str(uuid.uuid4())
         flush_rid = str(uuid.uuid4())
         queue_name = q_name(message.queue_name)
+        flush_options: dict[str, Any] = {
+            BATCH_OPTION: batch_id,
+            "redis_message_id": flush_rid,
+            CHECKED_OPTION: 1,
+        }
+        # A batch has no arguments of its own to key on: it is throttled on the key of the
+        # message that opened its window (the one whose flush message the window keeps).
+        throttle_key = self._throttle_key(actor, message)
+        if throttle_key is not None:
+            flush_options["throttle_key"] = throttle_key
         flush_message: Message[Any] = Message(
             queue_name=queue_name,
             actor_name=actor.actor_name,
             args=(),
             kwargs={},
-            options={BATCH_OPTION: batch_id, "redis_message_id": flush_rid, CHECKED_OPTION: 1},
+            options=flush_options,
             message_id=batch_id,
         )
         if len(message.args) == 1 and not message.kwargs:
