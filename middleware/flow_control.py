@@ -190,6 +190,8 @@ class FlowControl(Middleware):
             return
         self._handle_refusal(broker, actor, message, plan, outcome, decision)
         setattr(message, DECIDED_SKIP, outcome)
+        if self._takes_acks(broker):  # its ack joins the group-committed calls (`redis_broker`)
+            setattr(message, ACK_HANDLER, self._ack)
         raise SkipMessage(f"{outcome}: {message.message_id}")
 
     def after_process_message(
@@ -223,6 +225,10 @@ class FlowControl(Middleware):
         lost = self.scripts["after_success"](keys=keys, args=args)
         if lost:
             metrics.count(actor_name, "lease_lost", int(lost))
+
+    def _ack(self, ack_keys: list[str], ack_args: list[Any]) -> None:
+        if ack_keys:
+            self.scripts["after_success"](keys=ack_keys, args=["", "", 0, *ack_args])
 
     def _takes_acks(self, broker: Broker) -> bool:
         """Whether the broker's consumers hand FlowControl its messages' acks (same Redis only)."""
