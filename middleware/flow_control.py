@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import redis
 from dramatiq import Actor, Broker
@@ -38,7 +38,7 @@ from middleware.options import (
     read_option,
     scheduled_tick_ms,
 )
-from middleware.redis_broker import ACK_HANDLER, FlowControlRedisBroker, same_server
+from middleware.redis_broker import ACK_HANDLER, FlowControlRedisBroker, ack_call, acked, same_server
 from middleware.scripts import load_scripts
 
 logger = logging.getLogger(__name__)
@@ -172,14 +172,22 @@ class FlowControl(Middleware):
         if plan is None:
             return
         token = uuid.uuid4().hex
+        takes_acks = self._takes_acks(broker)
+        # A duplicate, merged or dropped message is acked by the deciding script itself; one
+        # re-delayed is acked after its copy is enqueued.
+        ack_skipped = ("1" if plan.throttle_mode == "delay" else "2") if takes_acks else "0"
         keys = [guard for guard, _ in plan.guards] + [plan.throttle_key, plan.extra_key]
         args: list[Any] = [
             token, plan.lease_ms, self._gc_ms(plan), len(plan.guards),
-            plan.throttle_limit, plan.throttle_period, plan.mode, message.message_id,
+            plan.throttle_limit, plan.throttle_period, plan.mode, message.message_id, ack_skipped,
         ]  # fmt: skip
         if plan.mode == "merge":
             keys.append(self.keys.debounce_due)
             args += self._merge_arguments(actor, message, plan)
+        if takes_acks:
+            ack_keys, ack_args = ack_call(cast(FlowControlRedisBroker, broker), message)
+            keys += ack_keys
+            args += ack_args
         try:
             decision = self.scripts["before_process"](keys=keys, args=args)
         except redis.RedisError as error:
@@ -190,8 +198,10 @@ class FlowControl(Middleware):
             return
         self._handle_refusal(broker, actor, message, plan, outcome, decision)
         setattr(message, DECIDED_SKIP, outcome)
-        if self._takes_acks(broker):  # its ack joins the group-committed calls (`redis_broker`)
-            setattr(message, ACK_HANDLER, self._ack)
+        if takes_acks:
+            acked_here = outcome != "wait" and (outcome != "throttled" or plan.throttle_mode != "delay")
+            # Otherwise its ack joins the group-committed calls (`redis_broker`).
+            setattr(message, ACK_HANDLER, acked if acked_here else self._ack)
         raise SkipMessage(f"{outcome}: {message.message_id}")
 
     def after_process_message(

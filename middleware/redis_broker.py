@@ -21,7 +21,7 @@ from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed
 
 #: Attribute FlowControl sets on a MessageProxy: called with the ack's keys and arguments
-#: (empty lists for a nack) instead of Dramatiq's ack.
+#: (empty lists for a nack) instead of Dramatiq's ack. `acked` when its decision acked it.
 ACK_HANDLER = "_zapq_ack_handler"
 
 AckHandler = Callable[[list[str], list[Any]], None]
@@ -35,6 +35,24 @@ def same_server(first: redis.Redis, second: redis.Redis) -> bool:
         return (kwargs.get("host"), kwargs.get("port"), kwargs.get("path"), kwargs.get("db", 0))
 
     return address(first) == address(second)
+
+
+def ack_call(broker: RedisBroker, message: MessageProxy) -> tuple[list[str], list[Any]]:
+    """Keys and arguments of `dramatiq_ack` (lua/common.lua) for a message being processed.
+
+    The consumer that acks a message is the one of its queue (`Worker.consumers[queue_name]`).
+    """
+    namespace, broker_id, queue_name = broker.namespace, broker.broker_id, message.queue_name
+    keys = [
+        f"{namespace}:__acks__.{broker_id}.{queue_name}",
+        f"{namespace}:{queue_name}.msgs",
+        f"{namespace}:__heartbeats__",
+    ]
+    return keys, [message.options["redis_message_id"], broker_id, current_millis()]
+
+
+def acked(keys: list[str], args: list[Any]) -> None:
+    """The ack handler of a message FlowControl already acked with its decision."""
 
 
 class FlowControlRedisBroker(RedisBroker):
@@ -51,13 +69,7 @@ class _FlowControlConsumer(_RedisConsumer):
         if handler is None or message.queue_name != self.queue_name:
             super().ack(message)
             return
-        namespace, broker_id = self.broker.namespace, self.broker.broker_id
-        keys = [
-            f"{namespace}:__acks__.{broker_id}.{self.queue_name}",
-            f"{namespace}:{self.queue_name}.msgs",
-            f"{namespace}:__heartbeats__",
-        ]
-        args = [message.options["redis_message_id"], broker_id, current_millis()]
+        keys, args = ack_call(self.broker, message)
         try:
             handler(keys, args)
         except redis.RedisError as error:  # Dramatiq retries a post-process that lost its connection

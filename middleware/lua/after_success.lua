@@ -15,10 +15,6 @@ for i = 1, n do
   redis.call("SET", KEYS[i], ARGV[2], "PX", ARGV[3 + i])
 end
 if #KEYS > n then
-  local rid = ARGV[4 + n]
-  redis.call("ZADD", KEYS[n + 3], ARGV[6 + n], ARGV[5 + n])
-  if redis.call("SREM", KEYS[n + 1], rid) > 0 then
-    redis.call("HDEL", KEYS[n + 2], rid)
-  end
+  dramatiq_ack(KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], ARGV[4 + n], ARGV[5 + n], ARGV[6 + n])
 end
 return lost
