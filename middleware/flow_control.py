@@ -164,8 +164,9 @@ class FlowControl(Middleware):
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         actor = broker.get_actor(message.actor_name)
+        plain = message._message  # planning reads many attributes: skip the proxy's __getattr__
         try:
-            plan = self._plan(actor, message)
+            plan = self._plan(actor, plain)
         except (KeyError, ValueError, TypeError) as error:
             logger.error("message %s of %s cannot be keyed: %s", message.message_id, actor.actor_name, error)
             raise UnkeyableMessage(str(error)) from error
@@ -183,7 +184,7 @@ class FlowControl(Middleware):
         ]  # fmt: skip
         if plan.mode == "merge":
             keys.append(self.keys.debounce_due)
-            args += self._merge_arguments(actor, message, plan)
+            args += self._merge_arguments(actor, plain, plan)
         if takes_acks:
             ack_keys, ack_args = ack_call(cast(FlowControlRedisBroker, broker), message)
             keys += ack_keys
@@ -269,7 +270,7 @@ class FlowControl(Middleware):
 
     # Planning.
 
-    def _plan(self, actor: Actor[Any, Any], message: MessageProxy) -> Plan | None:
+    def _plan(self, actor: Actor[Any, Any], message: AnyMessage) -> Plan | None:
         options = message.options
         lease_ms = int(read_option(message, actor, "lease_ms", self.lease_ms))
         keep = bool(read_option(message, actor, "keep_key_on_failure", False))
@@ -313,7 +314,7 @@ class FlowControl(Middleware):
             return key_from_source(actor.options["throttle"], actor, message)
         return None
 
-    def _add_throttle(self, plan: Plan, actor: Actor[Any, Any], message: MessageProxy) -> None:
+    def _add_throttle(self, plan: Plan, actor: Actor[Any, Any], message: AnyMessage) -> None:
         key = self._throttle_key(actor, message)
         if key is None:
             return
@@ -348,7 +349,7 @@ class FlowControl(Middleware):
         # counted) by the next run, but it cannot outlive a crashed process forever.
         return plan.lease_ms * 20
 
-    def _merge_arguments(self, actor: Actor[Any, Any], message: MessageProxy, plan: Plan) -> list[Any]:
+    def _merge_arguments(self, actor: Actor[Any, Any], message: AnyMessage, plan: Plan) -> list[Any]:
         batch_id = str(uuid.uuid4())
         flush_rid = str(uuid.uuid4())
         queue_name = q_name(message.queue_name)
