@@ -2,7 +2,9 @@
 
 All four features decide in a single Lua call per hook (`lua/before_process.lua`,
 `lua/after_success.lua`, `lua/after_failure.lua`), so a message with every feature
-on costs two Redis round trips, and no decision is a read followed by a write.
+on costs two script calls, shared between worker threads (`middleware.batching`),
+and no decision is a read followed by a write. With `FlowControlRedisBroker` those
+calls also ack the message, in place of Dramatiq's own ack call.
 See the README's "Flow control" section for the options table and the keyspace.
 """
 
