@@ -6,7 +6,6 @@ import os
 from collections.abc import Callable
 
 import redis
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -21,6 +20,7 @@ from periodiq import PeriodiqMiddleware
 
 from actors.queues import QUEUES
 from middleware.flow_control import FlowControl
+from middleware.redis_broker import FlowControlRedisBroker
 from zapq.metrics_exposition import serve_worker_metrics
 from zapq.runtime import remove_stale_metric_files
 from zapq.settings import Settings
@@ -66,8 +66,10 @@ def build_middleware(settings: Settings) -> list[Middleware]:
     ]
 
 
-def build_broker(settings: Settings) -> RedisBroker:
-    broker = RedisBroker(
+def build_broker(settings: Settings) -> FlowControlRedisBroker:
+    # Dramatiq's RedisBroker, except that FlowControl acks the messages it let run together
+    # with their success record (see middleware/redis_broker.py).
+    broker = FlowControlRedisBroker(
         url=settings.redis_url,
         middleware=build_middleware(settings),
         namespace=settings.redis_namespace,

@@ -44,6 +44,9 @@ def main() -> None:
         for name in noop_actors.VARIANTS:
             if name != "bare":
                 report(f"middleware_{name}_ratio", round(statistics.median(rates[name]) / bare, 3))
+        # Bare Dramatiq's own calls (its fetches, and one ack per message) are the baseline; a
+        # negative figure means FlowControl's shared calls replaced more acks than they added.
+        report("redis_script_calls_per_message_bare", round(statistics.median(script_calls["bare"]), 2))
         extra = statistics.median(script_calls["all"]) - statistics.median(script_calls["bare"])
         report("redis_roundtrips_per_message", round(extra, 2))
         for name in ("idempotency", "dedup", "throttle", "debounce"):

@@ -41,7 +41,9 @@ class WorkerGroup:
         import redis
 
         redis.Redis.from_url(os.environ["REDIS_URL"]).flushall()
-        log = open(ROOT / "var" / "bench" / f"{self.module}.log", "wb")
+        log_dir = ROOT / "var" / "bench"
+        log_dir.mkdir(parents=True, exist_ok=True)  # absent when ZAPQ_DATA_DIR points elsewhere
+        log = open(log_dir / f"{self.module}.log", "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dramatiq", self.module, "--processes", str(self.processes),
              "--threads", str(self.threads)],

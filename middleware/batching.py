@@ -4,11 +4,14 @@ Worker threads finishing at the same moment would each pay a Redis round trip;
 here the first caller leads and runs every request queued so far as a single
 script call, so under load a message costs a fraction of a round trip per hook,
 and an uncontended caller runs at once with no hand-off to another thread.
+One group holds several scripts: a thread's before-process request and another's
+after-success request share a call.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -17,12 +20,13 @@ from redis.commands.core import Script
 MAX_BATCH = 64
 
 # Each request's body runs as a function over its own slice of KEYS and ARGV.
-_MULTI_PREFIX = "local function run_one(KEYS, ARGV)\n"
-_MULTI_SUFFIX = """
-end
-local results, key_at, arg_at = {}, 0, 1 + 2 * tonumber(ARGV[1])
+_FUNCTION_PREFIX = "functions[{index}] = function(KEYS, ARGV)\n"
+_FUNCTION_SUFFIX = "\nend\n"
+_DISPATCH = """
+local results, key_at, arg_at = {}, 0, 1 + 3 * tonumber(ARGV[1])
 for request = 1, tonumber(ARGV[1]) do
-  local key_count, arg_count = tonumber(ARGV[2 * request]), tonumber(ARGV[2 * request + 1])
+  local run_one = functions[tonumber(ARGV[3 * request - 1])]
+  local key_count, arg_count = tonumber(ARGV[3 * request]), tonumber(ARGV[3 * request + 1])
   local keys, args = {}, {}
   for i = 1, key_count do keys[i] = KEYS[key_at + i] end
   for i = 1, arg_count do args[i] = ARGV[arg_at + i] end
@@ -34,27 +38,34 @@ return results
 
 
 class _Request:
-    __slots__ = ("args", "done", "error", "keys", "lead", "result", "woken")
+    __slots__ = ("args", "done", "error", "function", "keys", "lead", "result", "woken")
 
-    def __init__(self, keys: list[Any], args: list[Any]) -> None:
-        self.keys, self.args = keys, args
+    def __init__(self, function: int, keys: list[Any], args: list[Any]) -> None:
+        self.function, self.keys, self.args = function, keys, args
         self.woken = threading.Event()
         self.done = self.lead = False
         self.result: Any = None
         self.error: BaseException | None = None
 
 
-class BatchedScript:
-    """Call like a redis-py Script (`script(keys=..., args=...)`); calls are grouped per process."""
+class BatchedScripts:
+    """Scripts whose calls are grouped per process; `group[name]` calls like a redis-py Script."""
 
-    def __init__(self, client: redis.Redis, prelude: str, body: str) -> None:
-        self._script: Script = client.register_script(prelude + "\n" + _MULTI_PREFIX + body + _MULTI_SUFFIX)
+    def __init__(self, client: redis.Redis, prelude: str, bodies: Mapping[str, str]) -> None:
+        source = [prelude, "\nlocal functions = {}\n"]
+        for index, body in enumerate(bodies.values(), start=1):
+            source += [_FUNCTION_PREFIX.format(index=index), body, _FUNCTION_SUFFIX]
+        self._script: Script = client.register_script("".join(source) + _DISPATCH)
+        self._functions = {name: _Function(self, index) for index, name in enumerate(bodies, start=1)}
         self._lock = threading.Lock()
         self._pending: list[_Request] = []
         self._leading = False
 
-    def __call__(self, *, keys: list[Any], args: list[Any]) -> Any:
-        request = _Request(keys, args)
+    def __getitem__(self, name: str) -> _Function:
+        return self._functions[name]
+
+    def call(self, function: int, keys: list[Any], args: list[Any]) -> Any:
+        request = _Request(function, keys, args)
         with self._lock:
             self._pending.append(request)
             lead = not self._leading
@@ -83,7 +94,7 @@ class BatchedScript:
         keys: list[Any] = []
         args: list[Any] = []
         for request in batch:
-            header += [len(request.keys), len(request.args)]
+            header += [request.function, len(request.keys), len(request.args)]
             keys += request.keys
             args += request.args
         try:
@@ -103,3 +114,13 @@ def _outcome(request: _Request) -> Any:
     if request.error is not None:
         raise request.error
     return request.result
+
+
+class _Function:
+    __slots__ = ("group", "index")
+
+    def __init__(self, group: BatchedScripts, index: int) -> None:
+        self.group, self.index = group, index
+
+    def __call__(self, *, keys: list[Any], args: list[Any]) -> Any:
+        return self.group.call(self.index, keys, args)

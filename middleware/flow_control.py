@@ -2,7 +2,9 @@
 
 All four features decide in a single Lua call per hook (`lua/before_process.lua`,
 `lua/after_success.lua`, `lua/after_failure.lua`), so a message with every feature
-on costs two Redis round trips, and no decision is a read followed by a write.
+on costs two script calls, shared between worker threads (`middleware.batching`),
+and no decision is a read followed by a write. With `FlowControlRedisBroker` those
+calls also ack the message, in place of Dramatiq's own ack call.
 See the README's "Flow control" section for the options table and the keyspace.
 """
 
@@ -15,7 +17,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import redis
 from dramatiq import Actor, Broker
@@ -37,6 +40,7 @@ from middleware.options import (
     read_option,
     scheduled_tick_ms,
 )
+from middleware.redis_broker import ACK_HANDLER, FlowControlRedisBroker, ack_call, acked, same_server
 from middleware.scripts import load_scripts
 
 logger = logging.getLogger(__name__)
@@ -134,6 +138,7 @@ class FlowControl(Middleware):
         self._held: dict[int, HeldRun] = {}
         self._held_lock = threading.Lock()
         self._threads: list[Ticker] = []
+        self._takes_acks_of: dict[int, bool] = {}
 
     @property
     def actor_options(self) -> set[str]:
@@ -161,22 +166,31 @@ class FlowControl(Middleware):
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         actor = broker.get_actor(message.actor_name)
+        plain = message._message  # planning reads many attributes: skip the proxy's __getattr__
         try:
-            plan = self._plan(actor, message)
+            plan = self._plan(actor, plain)
         except (KeyError, ValueError, TypeError) as error:
             logger.error("message %s of %s cannot be keyed: %s", message.message_id, actor.actor_name, error)
             raise UnkeyableMessage(str(error)) from error
         if plan is None:
             return
         token = uuid.uuid4().hex
+        takes_acks = self._takes_acks(broker)
+        # A duplicate, merged or dropped message is acked by the deciding script itself; one
+        # re-delayed is acked after its copy is enqueued.
+        ack_skipped = ("1" if plan.throttle_mode == "delay" else "2") if takes_acks else "0"
         keys = [guard for guard, _ in plan.guards] + [plan.throttle_key, plan.extra_key]
         args: list[Any] = [
             token, plan.lease_ms, self._gc_ms(plan), len(plan.guards),
-            plan.throttle_limit, plan.throttle_period, plan.mode, message.message_id,
+            plan.throttle_limit, plan.throttle_period, plan.mode, message.message_id, ack_skipped,
         ]  # fmt: skip
         if plan.mode == "merge":
             keys.append(self.keys.debounce_due)
-            args += self._merge_arguments(actor, message, plan)
+            args += self._merge_arguments(actor, plain, plan)
+        if takes_acks:
+            ack_keys, ack_args = ack_call(cast(FlowControlRedisBroker, broker), message)
+            keys += ack_keys
+            args += ack_args
         try:
             decision = self.scripts["before_process"](keys=keys, args=args)
         except redis.RedisError as error:
@@ -187,6 +201,10 @@ class FlowControl(Middleware):
             return
         self._handle_refusal(broker, actor, message, plan, outcome, decision)
         setattr(message, DECIDED_SKIP, outcome)
+        if takes_acks:
+            acked_here = outcome != "wait" and (outcome != "throttled" or plan.throttle_mode != "delay")
+            # Otherwise its ack joins the group-committed calls (`redis_broker`).
+            setattr(message, ACK_HANDLER, acked if acked_here else self._ack)
         raise SkipMessage(f"{outcome}: {message.message_id}")
 
     def after_process_message(
@@ -200,18 +218,38 @@ class FlowControl(Middleware):
         held = self._release_hold(message)
         if held is None:
             return
-        plan = held.plan
-        guard_keys = [guard for guard, _ in plan.guards]
-        ttls = [ttl for _, ttl in plan.guards]
         if exception is None:
-            if guard_keys:
-                lost = self.scripts["after_success"](
-                    keys=guard_keys, args=[held.token, f"D|{held.message_id}", *ttls]
-                )
-                if lost:
-                    metrics.count(message.actor_name, "lease_lost", int(lost))
+            if self._takes_acks(broker):
+                # Recorded when the consumer acks, in the ack's own script (`redis_broker`).
+                setattr(message, ACK_HANDLER, partial(self._record_success, message.actor_name, held))
+            else:
+                self._record_success(message.actor_name, held, [], [])
             return
         self._give_back(message, held, final=bool(message.failed))
+
+    def _record_success(
+        self, actor_name: str, held: HeldRun, ack_keys: list[str], ack_args: list[Any]
+    ) -> None:
+        guards = held.plan.guards
+        if not guards and not ack_keys:
+            return
+        keys = [guard for guard, _ in guards] + ack_keys
+        args = [held.token, f"D|{held.message_id}", len(guards), *(ttl for _, ttl in guards), *ack_args]
+        lost = self.scripts["after_success"](keys=keys, args=args)
+        if lost:
+            metrics.count(actor_name, "lease_lost", int(lost))
+
+    def _ack(self, ack_keys: list[str], ack_args: list[Any]) -> None:
+        if ack_keys:
+            self.scripts["after_success"](keys=ack_keys, args=["", "", 0, *ack_args])
+
+    def _takes_acks(self, broker: Broker) -> bool:
+        """Whether the broker's consumers hand FlowControl its messages' acks (same Redis only)."""
+        takes = self._takes_acks_of.get(id(broker))
+        if takes is None:
+            takes = isinstance(broker, FlowControlRedisBroker) and same_server(broker.client, self.client)
+            self._takes_acks_of[id(broker)] = takes
+        return takes
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
         held = self._release_hold(message)
@@ -234,7 +272,7 @@ class FlowControl(Middleware):
 
     # Planning.
 
-    def _plan(self, actor: Actor[Any, Any], message: MessageProxy) -> Plan | None:
+    def _plan(self, actor: Actor[Any, Any], message: AnyMessage) -> Plan | None:
         options = message.options
         lease_ms = int(read_option(message, actor, "lease_ms", self.lease_ms))
         keep = bool(read_option(message, actor, "keep_key_on_failure", False))
@@ -271,12 +309,16 @@ class FlowControl(Middleware):
             return None
         return plan
 
-    def _add_throttle(self, plan: Plan, actor: Actor[Any, Any], message: MessageProxy) -> None:
+    def _throttle_key(self, actor: Actor[Any, Any], message: AnyMessage) -> str | None:
         if "throttle_key" in message.options:
-            key = str(message.options["throttle_key"])
-        elif "throttle" in actor.options:
-            key = key_from_source(actor.options["throttle"], actor, message)
-        else:
+            return str(message.options["throttle_key"])
+        if "throttle" in actor.options:
+            return key_from_source(actor.options["throttle"], actor, message)
+        return None
+
+    def _add_throttle(self, plan: Plan, actor: Actor[Any, Any], message: AnyMessage) -> None:
+        key = self._throttle_key(actor, message)
+        if key is None:
             return
         mode = read_option(message, actor, "throttle_mode", "drop")
         if mode not in THROTTLE_MODES:
@@ -309,16 +351,26 @@ class FlowControl(Middleware):
         # counted) by the next run, but it cannot outlive a crashed process forever.
         return plan.lease_ms * 20
 
-    def _merge_arguments(self, actor: Actor[Any, Any], message: MessageProxy, plan: Plan) -> list[Any]:
+    def _merge_arguments(self, actor: Actor[Any, Any], message: AnyMessage, plan: Plan) -> list[Any]:
         batch_id = str(uuid.uuid4())
         flush_rid = str(uuid.uuid4())
         queue_name = q_name(message.queue_name)
+        flush_options: dict[str, Any] = {
+            BATCH_OPTION: batch_id,
+            "redis_message_id": flush_rid,
+            CHECKED_OPTION: 1,
+        }
+        # A batch has no arguments of its own to key on: it is throttled on the key of the
+        # message that opened its window (the one whose flush message the window keeps).
+        throttle_key = self._throttle_key(actor, message)
+        if throttle_key is not None:
+            flush_options["throttle_key"] = throttle_key
         flush_message: Message[Any] = Message(
             queue_name=queue_name,
             actor_name=actor.actor_name,
             args=(),
             kwargs={},
-            options={BATCH_OPTION: batch_id, "redis_message_id": flush_rid, CHECKED_OPTION: 1},
+            options=flush_options,
             message_id=batch_id,
         )
         if len(message.args) == 1 and not message.kwargs:

@@ -60,15 +60,16 @@ def key_from_source(source: KeySource, actor: Actor[Any, Any], message: AnyMessa
     A name is looked up in kwargs, then among the actor's positional parameters, then
     in a dict passed as the single positional argument (the shape debounced items take).
     """
+    args, kwargs = message.args, message.kwargs
     if callable(source):
-        return str(source(tuple(message.args), dict(message.kwargs)))
-    if source in message.kwargs:
-        return str(message.kwargs[source])
+        return str(source(tuple(args), dict(kwargs)))
+    if source in kwargs:
+        return str(kwargs[source])
     parameters = _parameter_names(actor.fn)
-    if source in parameters and parameters.index(source) < len(message.args):
-        return str(message.args[parameters.index(source)])
-    if len(message.args) == 1 and isinstance(message.args[0], dict) and source in message.args[0]:
-        return str(message.args[0][source])
+    if source in parameters and parameters.index(source) < len(args):
+        return str(args[parameters.index(source)])
+    if len(args) == 1 and isinstance(args[0], dict) and source in args[0]:
+        return str(args[0][source])
     raise KeyError(f"{actor.actor_name}: message {message.message_id} has no argument {source!r} to key on")
 
 

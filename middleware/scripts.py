@@ -1,6 +1,6 @@
 """The Lua scripts, each prefixed with the shared `common.lua` and registered once per client.
 
-The three per-message scripts are group-committed (`middleware.batching`); the
+The three per-message scripts are group-committed together (`middleware.batching`); the
 background ones (lease renewal, flushing) run alone.
 """
 
@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import redis
 
-from middleware.batching import BatchedScript
+from middleware.batching import BatchedScripts
 
 LUA_DIR = Path(__file__).parent / "lua"
 PER_MESSAGE_SCRIPTS = ("before_process", "after_success", "after_failure")
@@ -24,9 +24,10 @@ class ScriptCall(Protocol):
 
 def load_scripts(client: redis.Redis) -> dict[str, ScriptCall]:
     common = (LUA_DIR / "common.lua").read_text()
-    scripts: dict[str, ScriptCall] = {}
-    for name in PER_MESSAGE_SCRIPTS:
-        scripts[name] = BatchedScript(client, common, (LUA_DIR / f"{name}.lua").read_text())
+    group = BatchedScripts(
+        client, common, {name: (LUA_DIR / f"{name}.lua").read_text() for name in PER_MESSAGE_SCRIPTS}
+    )
+    scripts: dict[str, ScriptCall] = {name: group[name] for name in PER_MESSAGE_SCRIPTS}
     for name in BACKGROUND_SCRIPTS:
         scripts[name] = client.register_script(common + "\n" + (LUA_DIR / f"{name}.lua").read_text())
     return scripts

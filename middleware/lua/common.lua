@@ -34,3 +34,12 @@ local function flush_window(window, due_key, items_prefix, batch_ttl_ms)
   redis.call("ZREM", due_key, window)
   return {batch, w[6], w[7]}
 end
+
+-- Dramatiq's ack (its dispatch.lua "ack" command), for a message FlowControl acks itself:
+-- heartbeat, then drop the message from the worker's unacked set and from the queue's hash.
+local function dramatiq_ack(acks_key, messages_key, heartbeats_key, redis_message_id, worker_id, timestamp)
+  redis.call("ZADD", heartbeats_key, timestamp, worker_id)
+  if redis.call("SREM", acks_key, redis_message_id) > 0 then
+    redis.call("HDEL", messages_key, redis_message_id)
+  end
+end

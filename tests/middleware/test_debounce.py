@@ -145,3 +145,23 @@ def test_flush_starts_soon_after_the_window_closes(declare, worker, wait_until):
 
     # Window 300 ms; the bench measures the distribution, this only guards against gross regressions.
     assert max(delays) < 0.3 + 1.5
+
+
+def test_merged_messages_are_acked_by_the_merge_itself(
+    declare, broker, worker, wait_until, redis_client, monkeypatch
+):
+    dramatiq_acks = []
+    monkeypatch.setattr(broker, "do_ack", lambda *args: dramatiq_acks.append(args), raising=False)
+    batches = []
+
+    @declare(debounce="user", debounce_window=200, idempotency_key="wamid")
+    def reply(items: list) -> None:
+        batches.append(items)
+
+    for wamid in ["a", "b", "a"]:
+        reply.send({"user": "u1", "wamid": wamid})
+    wait_until(lambda: batches, timeout=5)
+    wait_until(lambda: redis_client.hlen("dramatiq:default.msgs") == 0, timeout=5)
+
+    assert all(redis_client.scard(key) == 0 for key in redis_client.scan_iter("dramatiq:__acks__.*"))
+    assert dramatiq_acks == []  # merged, duplicate and batch messages: all acked by FlowControl's scripts

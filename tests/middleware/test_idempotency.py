@@ -143,3 +143,20 @@ def test_delayed_message_promoted_twice_runs_once(declare, broker, worker):
     worker.join()
 
     assert runs == ["k"]
+
+
+def test_success_is_recorded_in_the_ack_s_script_call(declare, broker, worker, redis_client, monkeypatch):
+    dramatiq_acks = []
+    monkeypatch.setattr(broker, "do_ack", lambda *args: dramatiq_acks.append(args), raising=False)
+
+    @declare(idempotency_key="order_id")
+    def charge(order_id: str) -> None:
+        pass
+
+    message = charge.send("o-1")
+    drain(broker, worker)
+
+    assert redis_client.get(f"zapq:guard:{charge.actor_name}:idem:o-1") == f"D|{message.message_id}".encode()
+    assert redis_client.hlen("dramatiq:default.msgs") == 0
+    assert all(redis_client.scard(key) == 0 for key in redis_client.scan_iter("dramatiq:__acks__.*"))
+    assert dramatiq_acks == []  # acked by FlowControl's success script, not by a call of its own

@@ -65,3 +65,21 @@ def test_slot_is_given_back_when_the_actor_fails_for_good(declare, broker, worke
     drain(broker, worker)
 
     assert attempts == ["u1", "u1"]
+
+
+def test_a_debounced_batch_is_throttled_on_the_key_of_its_window_s_first_message(declare, worker, wait_until):
+    batches = []
+
+    @declare(debounce="user", debounce_window=200, throttle="user", throttle_limit=1, throttle_period=60_000)
+    def reply(items: list) -> None:
+        batches.append([item["n"] for item in items])
+
+    for number in range(3):
+        reply.send({"user": "u1", "n": number})
+    wait_until(lambda: batches, timeout=5)
+    reply.send({"user": "u1", "n": 3})  # a second window for u1 within the period: dropped
+    reply.send({"user": "u2", "n": 4})
+    wait_until(lambda: len(batches) == 2, timeout=5)
+    time.sleep(0.8)
+
+    assert sorted(batches) == [[0, 1, 2], [4]]
