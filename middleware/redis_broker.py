@@ -66,7 +66,13 @@ class FlowControlRedisBroker(RedisBroker):
 class _FlowControlConsumer(_RedisConsumer):
     def ack(self, message: MessageProxy) -> None:
         handler: AckHandler | None = getattr(message, ACK_HANDLER, None)
-        if handler is None or message.queue_name != self.queue_name:
+        if handler is None:
+            super().ack(message)
+            return
+        if message.queue_name != self.queue_name:
+            # Acked on another queue than its own (Dramatiq's comment: a delayed message): the
+            # handler still records what it must, and Dramatiq acks as it always does.
+            _record_without_ack(handler)
             super().ack(message)
             return
         keys, args = ack_call(self.broker, message)
@@ -83,9 +89,14 @@ class _FlowControlConsumer(_RedisConsumer):
         # success as FlowControl would have, then dead-letter it as Dramatiq does.
         handler: AckHandler | None = getattr(message, ACK_HANDLER, None)
         if handler is not None:
-            try:
-                handler([], [])
-            except redis.RedisError as error:
-                raise ConnectionClosed(error) from None
+            _record_without_ack(handler)
             delattr(message, ACK_HANDLER)
         super().nack(message)
+
+
+def _record_without_ack(handler: AckHandler) -> None:
+    """What the handler records besides the ack (a success), with Dramatiq left to ack or nack."""
+    try:
+        handler([], [])
+    except redis.RedisError as error:
+        raise ConnectionClosed(error) from None
