@@ -5,6 +5,7 @@ broker with the full middleware stack, and only then declares the actors, becaus
 Dramatiq rejects actor options no installed middleware knows.
 """
 
+import faulthandler
 import sys
 
 import dramatiq
@@ -12,6 +13,9 @@ import dramatiq
 from actors.broker import build_broker
 from zapq.runtime import boot
 from zapq.settings import SettingsError
+
+# A crash in a C extension then leaves every thread's Python stack in the log, not just "-11".
+faulthandler.enable()
 
 try:
     settings = boot()

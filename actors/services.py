@@ -1,14 +1,17 @@
 """The long-lived clients actors share within a worker process, built from settings on first use.
 
 Cached per settings value, so a process whose settings change (a test pointing the
-Graph API at its own server) gets new clients instead of stale ones.
+Graph API at its own server) gets new clients instead of stale ones. Built under one lock:
+`lru_cache` alone lets worker threads that arrive together each build (and leak) a client.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import redis
@@ -22,24 +25,40 @@ from zapq.settings import Settings
 from zapq.whatsapp.client import WhatsAppClient
 from zapq.whatsapp.pacing import Pacer
 
+T = TypeVar("T")
 
-@functools.lru_cache(maxsize=4)
+
+_building = threading.RLock()
+
+
+def _built_once(builder: Callable[..., T]) -> Callable[..., T]:
+    cached = functools.lru_cache(maxsize=64)(builder)
+
+    @functools.wraps(builder)
+    def build(*args: Any) -> T:
+        with _building:
+            return cached(*args)
+
+    return build
+
+
+@_built_once
 def redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
 
 
-@functools.lru_cache(maxsize=4)
+@_built_once
 def http_client(timeout_s: float) -> httpx.Client:
     """One connection pool per process for the Graph API, the LLM and the CRM."""
     return httpx.Client(timeout=timeout_s, limits=httpx.Limits(max_connections=64))
 
 
-@functools.lru_cache(maxsize=64)
+@_built_once
 def whatsapp_client(api_url: str, access_token: str, phone_number_id: str) -> WhatsAppClient:
     return WhatsAppClient(api_url, access_token, phone_number_id, http=http_client(10.0))
 
 
-@functools.lru_cache(maxsize=4)
+@_built_once
 def conversation_engine(settings: Settings) -> ConversationEngine:
     return build_engine(
         settings.conversation_engine,
@@ -52,7 +71,7 @@ def conversation_engine(settings: Settings) -> ConversationEngine:
     )
 
 
-@functools.lru_cache(maxsize=4)
+@_built_once
 def pacer(max_messages_per_second: float, recipient_min_interval_ms: int) -> Pacer:
     return Pacer(
         max_messages_per_second=max_messages_per_second, recipient_min_interval_ms=recipient_min_interval_ms

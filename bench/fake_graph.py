@@ -6,6 +6,7 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -14,6 +15,7 @@ class FakeGraph:
     def __init__(self) -> None:
         self.sends: list[tuple[str, float]] = []  # (recipient, monotonic time)
         self._ids = itertools.count(1)
+        self._run = uuid.uuid4().hex[:12]
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -36,7 +38,11 @@ class FakeGraph:
             return {"success": True}
         with self._lock:
             self.sends.append((payload["to"], time.monotonic()))
-        return {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.bench.{next(self._ids)}"}]}
+        # Unique across runs: the bench's database outlives this server, and wamids are unique there.
+        return {
+            "messaging_product": "whatsapp",
+            "messages": [{"id": f"wamid.bench.{self._run}.{next(self._ids)}"}],
+        }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         graph = self

@@ -17,6 +17,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from zapq.conversation.engine import ConversationState
+from zapq.struct_types import prepare
 from zapq.whatsapp.inbound import InboundMessage
 
 BOT = "bot"
@@ -42,6 +43,8 @@ class Conversation(msgspec.Struct, frozen=True, kw_only=True):
             state = ConversationState(wa_id=self.wa_id)
         return msgspec.structs.replace(state, profile_name=self.profile_name or state.profile_name)
 
+
+prepare(ConversationState)  # converted in worker threads: see zapq/struct_types.py
 
 _COLUMNS = (
     "phone_number_id, wa_id, profile_name, last_inbound_at, mode, opted_out, engine_state,"

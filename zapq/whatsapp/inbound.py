@@ -16,6 +16,7 @@ from typing import Any, Self, TypeVar
 
 import msgspec
 
+from zapq.struct_types import prepare
 from zapq.whatsapp.payloads import (
     WHATSAPP_OBJECT,
     ChangeValue,
@@ -139,6 +140,10 @@ class Notification(msgspec.Struct):
     statuses: list[StatusUpdate] = []
     errors: list[PlatformError] = []
     skipped: list[str] = []
+
+
+# Converted back from actor arguments in worker threads: see zapq/struct_types.py.
+prepare(InboundMessage, StatusUpdate, PlatformError)
 
 
 def parse_notification(raw_body: bytes) -> Notification:
