@@ -64,7 +64,6 @@ def test_a_burst_gets_one_reply_and_a_message_5s_later_gets_another(
 
     wait_until(lambda: len(graph_api.sends()) == 2, timeout=10, what="the second reply")
     assert "139.990" in reply_text(graph_api.sends()[1])
-    turns = db.execute("SELECT inbound_wamids FROM conversation_turns ORDER BY replied_at").fetchall()
     wait_until(lambda: db.execute("SELECT count(*) FROM conversation_turns").fetchone()[0] == 2)
     turns = db.execute("SELECT inbound_wamids FROM conversation_turns ORDER BY replied_at").fetchall()
     assert turns == [(["wamid.1", "wamid.2", "wamid.3"],), (["wamid.4"],)]

@@ -95,17 +95,6 @@ def touch_conversation(
     return row
 
 
-def find_conversation(
-    connection: psycopg.Connection, phone_number_id: str, wa_id: str
-) -> Conversation | None:
-    with connection.cursor(row_factory=class_row(Conversation)) as cursor:
-        cursor.execute(
-            f"SELECT {_COLUMNS} FROM conversations WHERE phone_number_id = %s AND wa_id = %s",
-            (phone_number_id, wa_id),
-        )
-        return cursor.fetchone()
-
-
 def record_inbound(
     connection: psycopg.Connection, batch_id: str, messages: Sequence[InboundMessage], stale: set[str]
 ) -> int:
@@ -176,16 +165,6 @@ def release_to_bot(connection: psycopg.Connection, wa_id: str, phone_number_id: 
         (wa_id, phone_number_id, phone_number_id),
     )
     return cursor.rowcount
-
-
-def count_conversations(
-    connection: psycopg.Connection, wa_id: str, phone_number_id: str | None = None
-) -> int:
-    row = connection.execute(
-        "SELECT count(*) FROM conversations WHERE wa_id = %s AND (%s::text IS NULL OR phone_number_id = %s)",
-        (wa_id, phone_number_id, phone_number_id),
-    ).fetchone()
-    return int(row[0]) if row else 0
 
 
 class HandoffRecord(msgspec.Struct, frozen=True, kw_only=True):

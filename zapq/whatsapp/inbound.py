@@ -143,7 +143,7 @@ class Notification(msgspec.Struct):
 
 
 # Converted back from actor arguments in worker threads: see zapq/struct_types.py.
-prepare(InboundMessage, StatusUpdate, PlatformError)
+prepare(InboundMessage, StatusUpdate)
 
 
 def parse_notification(raw_body: bytes) -> Notification:

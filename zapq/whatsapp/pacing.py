@@ -111,11 +111,3 @@ class Pacer:
         ]
         wait_us = int(self._script(keys=keys, args=args, client=client))
         return wait_us / 1_000_000
-
-
-DEFAULT_PACER = Pacer()
-
-
-def acquire(client: redis.Redis, phone_number_id: str, recipient: str) -> float:
-    """`Pacer.acquire` with the default limits: 80 msg/s per number, 1 s between messages to a recipient."""
-    return DEFAULT_PACER.acquire(client, phone_number_id, recipient)

@@ -8,7 +8,7 @@ import time
 
 import redis
 
-from zapq.whatsapp.pacing import NUMBER_KEY, RECIPIENT_KEY, Pacer, acquire
+from zapq.whatsapp.pacing import NUMBER_KEY, RECIPIENT_KEY, Pacer
 
 NUMBER = "106540352242922"
 CUSTOMER = "5511987654321"
@@ -119,7 +119,9 @@ def test_keys_expire_once_they_no_longer_restrict(redis_client: redis.Redis) -> 
     assert 1400 < redis_client.pttl(recipient_key) <= 1501
 
 
-def test_module_acquire_uses_the_default_limits(redis_client: redis.Redis) -> None:
-    assert acquire(redis_client, NUMBER, CUSTOMER) == 0
+def test_the_default_limits_are_80_per_second_and_1s_per_recipient(redis_client: redis.Redis) -> None:
+    pacer = Pacer()
 
-    assert 0.9 < acquire(redis_client, NUMBER, CUSTOMER) <= 1.0
+    assert pacer.acquire(redis_client, NUMBER, CUSTOMER) == 0
+
+    assert 0.9 < pacer.acquire(redis_client, NUMBER, CUSTOMER) <= 1.0
