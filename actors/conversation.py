@@ -85,9 +85,11 @@ def process_message(messages: list[dict[str, Any]]) -> None:
         )
         raise RetryReply(str(error), delay=TOKEN_RETRY_DELAY_MS) from error
     except RetryableSendError as error:
-        retries = current.options.get("retries", 0)
-        delay_s = error.retry_after_s if error.retry_after_s is not None else min(2.0**retries, 60.0)
-        raise RetryReply(str(error), delay=int(delay_s * 1000) + random.randint(0, 500)) from error
+        # Meta's suggested wait when it gave one, else Retries' own exponential backoff.
+        delay = (
+            None if error.retry_after_s is None else int(error.retry_after_s * 1000) + random.randint(0, 500)
+        )
+        raise RetryReply(str(error), delay=delay) from error
     logger.info("burst %s of %d message(s): %s", current.message_id, len(messages), outcome.outcome)
 
 

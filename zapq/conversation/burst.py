@@ -116,7 +116,7 @@ def _answer(
     services: BurstServices, conversation: Conversation, batch_id: str, fresh: list[InboundMessage]
 ) -> BurstOutcome:
     client = services.client_for(conversation.phone_number_id)
-    if find_outbound(services.connection, f"reply:{batch_id}") is None:  # not after a crash that replied
+    if find_outbound(services.connection, reply_key(batch_id)) is None:  # not after a crash that replied
         _show_typing(client, fresh[-1])
     batch = [IncomingText(m.wamid, m.kind, m.text, m.sent_at) for m in fresh]
     reply = services.engine.reply(conversation.state(), batch)
@@ -139,6 +139,11 @@ def _answer(
     return _finish(services, "answered" if reply.text else "nothing_to_say", sent)
 
 
+def reply_key(batch_id: str) -> str:
+    """The outbound ledger's key for a burst's reply: one reply per burst, whatever the retries."""
+    return f"reply:{batch_id}"
+
+
 def _show_typing(client: WhatsAppClient, last: InboundMessage) -> None:
     """Blue ticks and "typing…" are a courtesy: a failure is logged, never a reason not to answer."""
     try:
@@ -158,7 +163,7 @@ def _send_reply(
 ) -> SendResult | None:
     if not reply.text:
         return None
-    key = f"reply:{batch_id}"  # the same key `_answer` looks up before showing "typing…"
+    key = reply_key(batch_id)
     body: dict[str, Any] = {"text": reply.text, "buttons": reply.buttons}
     if reply.buttons:
         kind = "buttons"
@@ -190,7 +195,7 @@ def _send_template(
         return client.send_template(recipient, services.template_name, services.template_language)
 
     return send_once(
-        services.connection, client, f"reply:{batch_id}:template", recipient, "template",
+        services.connection, client, f"{reply_key(batch_id)}:template", recipient, "template",
         _paced(services, client, recipient, send), body={"template": services.template_name},
     )  # fmt: skip
 
