@@ -15,7 +15,7 @@ from actors.queues import DEFAULT, PRIORITY
 from actors.services import burst_services
 from zapq.conversation.burst import answer_burst
 from zapq.db.connection import thread_connection
-from zapq.db.outbound_messages import apply_status, find_by_wamid, keep_unmatched_status
+from zapq.db.outbound_messages import record_status
 from zapq.settings import get_settings
 from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError
 from zapq.whatsapp.inbound import StatusUpdate
@@ -95,21 +95,10 @@ def process_message(messages: list[dict[str, Any]]) -> None:
 
 @dramatiq.actor(queue_name=DEFAULT, priority=PRIORITY[DEFAULT])
 def apply_message_status(status: dict[str, Any]) -> None:
-    """Move an outbound message's status forward (never back: a late "delivered" leaves "read").
-
-    A status for a wamid the ledger does not hold yet (its send's commit is still on the way, or
-    its worker died before recording it) is kept in `unmatched_statuses` until the row appears.
-    """
+    """Move an outbound message's status forward (never back: a late "delivered" leaves "read")."""
     update = StatusUpdate.from_dict(status)
-    connection = thread_connection()
-    if apply_status(
-        connection, update.wamid, update.status, update.at, update.error_code, update.error_title
-    ):
-        return
-    if find_by_wamid(connection, update.wamid) is not None:
-        return  # older than what is stored, or a status outside the order (e.g. "played")
-    keep_unmatched_status(
-        connection,
+    record_status(
+        thread_connection(),
         wamid=update.wamid,
         phone_number_id=update.phone_number_id,
         recipient_id=update.recipient_id,

@@ -108,12 +108,6 @@ def find_outbound(connection: psycopg.Connection, idempotency_key: str) -> Outbo
         return cursor.fetchone()
 
 
-def find_by_wamid(connection: psycopg.Connection, wamid: str) -> OutboundMessage | None:
-    with connection.cursor(row_factory=class_row(OutboundMessage)) as cursor:
-        cursor.execute(f"SELECT {_COLUMNS} FROM outbound_messages WHERE wamid = %s", (wamid,))
-        return cursor.fetchone()
-
-
 def start_attempt(connection: psycopg.Connection, idempotency_key: str, previous: datetime | None) -> bool:
     """Commit that a request is about to leave; False when another caller started one meanwhile."""
     cursor = connection.execute(
@@ -181,6 +175,29 @@ def adopt_unmatched_send(
     return str(row[0])
 
 
+def record_status(
+    connection: psycopg.Connection,
+    *,
+    wamid: str,
+    phone_number_id: str,
+    recipient_id: str | None,
+    status: str,
+    at: datetime,
+    error_code: int | None = None,
+    error_title: str | None = None,
+) -> None:
+    """Apply a status webhook to its message, or keep it until the message's row appears.
+
+    A status for a wamid the ledger does not hold yet (its send's commit is still on the way,
+    or its worker died before recording it) waits in `unmatched_statuses`.
+    """
+    if not apply_status(connection, wamid, status, at, error_code, error_title):
+        keep_unmatched_status(
+            connection, wamid=wamid, phone_number_id=phone_number_id, recipient_id=recipient_id,
+            status=status, at=at, error_code=error_code, error_title=error_title,
+        )  # fmt: skip
+
+
 def keep_unmatched_status(
     connection: psycopg.Connection,
     *,
@@ -194,19 +211,21 @@ def keep_unmatched_status(
 ) -> None:
     """Keep a status for a wamid not in the ledger, then apply it if its row appeared meanwhile.
 
-    Whichever of this and `record_sent` commits second sees the other's write, so the status is
-    never left behind.
+    A wamid the ledger holds is not kept (its status was older than the stored one, or outside
+    the order). Whichever of this and `record_sent` commits second sees the other's write, so
+    the status is never left behind.
     """
     rank = STATUS_RANK.get(status, -1)
     connection.execute(
         "INSERT INTO unmatched_statuses"
         " (wamid, phone_number_id, recipient_id, status, at, error_code, error_title)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        " SELECT %s::text, %s::text, %s::text, %s::text, %s::timestamptz, %s::integer, %s::text"
+        " WHERE NOT EXISTS (SELECT 1 FROM outbound_messages WHERE wamid = %s)"
         " ON CONFLICT (wamid) DO UPDATE SET status = EXCLUDED.status, at = EXCLUDED.at,"
         "   error_code = COALESCE(EXCLUDED.error_code, unmatched_statuses.error_code),"
         "   error_title = COALESCE(EXCLUDED.error_title, unmatched_statuses.error_title)"
         f" WHERE %s > {_rank_of('unmatched_statuses.status')}",
-        (wamid, phone_number_id, recipient_id, status, at, error_code, error_title, rank),
+        (wamid, phone_number_id, recipient_id, status, at, error_code, error_title, wamid, rank),
     )
     apply_unmatched_statuses(connection, wamid)
 
