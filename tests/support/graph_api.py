@@ -8,11 +8,35 @@ from typing import Any
 
 from tests.support.http_peer import CannedResponse, HttpPeer, RecordedRequest
 
+CUSTOMER = "5511987654321"
 
-def graph_error(code: int, http_status: int = 400, title: str = "error") -> CannedResponse:
-    """An error answer in Graph's shape, e.g. `graph_error(130429, 429)`."""
-    body = {"error": {"message": title, "type": "OAuthException", "code": code, "fbtrace_id": "AbC"}}
-    return CannedResponse(status=http_status, body=body)
+
+def accepted(wamid: str, recipient: str = CUSTOMER, delay_s: float = 0.0) -> CannedResponse:
+    """Graph's answer to a send it took, after `delay_s`."""
+    body = {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": recipient, "wa_id": recipient}],
+        "messages": [{"id": wamid}],
+    }
+    return CannedResponse(body=body, delay_s=delay_s)
+
+
+def graph_error_body(code: int, title: str = "Some title", details: str = "Some details") -> dict[str, Any]:
+    """An error body in Graph's shape."""
+    return {
+        "error": {
+            "message": f"(#{code}) {title}",
+            "type": "OAuthException",
+            "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": details},
+            "fbtrace_id": "Az8or2yhqkZfEZ-_4Qn_Bam",
+        }
+    }
+
+
+def graph_error(code: int, title: str = "Some title", *, http_status: int = 400) -> CannedResponse:
+    """An error answer, e.g. `graph_error(130429, http_status=429)`."""
+    return CannedResponse(status=http_status, body=graph_error_body(code, title))
 
 
 class GraphApi:
@@ -59,11 +83,4 @@ class GraphApi:
                 return self.scripted.pop(0)
         wamid = f"wamid.out.{next(self._ids)}"
         self.assigned.append(wamid)
-        return CannedResponse(
-            body={
-                "messaging_product": "whatsapp",
-                "contacts": [{"input": payload["to"], "wa_id": payload["to"]}],
-                "messages": [{"id": wamid}],
-            },
-            delay_s=self.send_delay_s,
-        )
+        return accepted(wamid, payload["to"], self.send_delay_s)

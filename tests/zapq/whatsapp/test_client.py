@@ -8,23 +8,13 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from tests.support.graph_api import CUSTOMER, accepted
 from tests.support.http_peer import CannedResponse, HttpPeer, RecordedRequest
 from zapq.whatsapp.client import ListRow, ListSection, WhatsAppClient, reset_token_circuit
 from zapq.whatsapp.errors import AccessTokenInvalid, PermanentSendError
 
 PHONE_NUMBER_ID = "106540352242922"
-CUSTOMER = "5511987654321"
 TOKEN = "EAAJB-test-token"
-
-
-def accepted(wamid: str) -> CannedResponse:
-    return CannedResponse(
-        body={
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": CUSTOMER, "wa_id": CUSTOMER}],
-            "messages": [{"id": wamid}],
-        }
-    )
 
 
 TOKEN_EXPIRED = CannedResponse(
@@ -39,12 +29,6 @@ TOKEN_EXPIRED = CannedResponse(
         }
     },
 )
-
-
-@pytest.fixture(autouse=True)
-def closed_token_circuit() -> Iterator[None]:
-    yield
-    reset_token_circuit()
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
 
+from tests.support.graph_api import graph_error_body
 from tests.support.http_peer import CannedResponse, HttpPeer
-from zapq.whatsapp.client import WhatsAppClient, reset_token_circuit
+from zapq.whatsapp.client import WhatsAppClient
 from zapq.whatsapp.errors import (
     AccessTokenInvalid,
     OutsideServiceWindow,
@@ -19,24 +19,6 @@ from zapq.whatsapp.errors import (
     WhatsAppSendError,
     classify_response,
 )
-
-
-def graph_error(code: int, title: str = "Some title", details: str = "Some details") -> dict[str, Any]:
-    return {
-        "error": {
-            "message": f"(#{code}) {title}",
-            "type": "OAuthException",
-            "code": code,
-            "error_data": {"messaging_product": "whatsapp", "details": details},
-            "fbtrace_id": "Az8or2yhqkZfEZ-_4Qn_Bam",
-        }
-    }
-
-
-@pytest.fixture(autouse=True)
-def closed_token_circuit() -> Iterator[None]:
-    yield
-    reset_token_circuit()
 
 
 @pytest.fixture
@@ -69,7 +51,9 @@ def failure_of(client: WhatsAppClient) -> WhatsAppSendError:
 def test_graph_error_code_decides_the_outcome(
     whatsapp: WhatsAppClient, http_peer: HttpPeer, http_status: int, code: int, expected: type
 ) -> None:
-    http_peer.enqueue(CannedResponse(status=http_status, body=graph_error(code, details="Why it failed")))
+    http_peer.enqueue(
+        CannedResponse(status=http_status, body=graph_error_body(code, details="Why it failed"))
+    )
 
     error = failure_of(whatsapp)
 
@@ -79,7 +63,7 @@ def test_graph_error_code_decides_the_outcome(
 
 
 def test_the_message_text_does_not_change_the_outcome(whatsapp: WhatsAppClient, http_peer: HttpPeer) -> None:
-    misleading = graph_error(131026, title="Rate limit hit, try again later")
+    misleading = graph_error_body(131026, title="Rate limit hit, try again later")
     http_peer.enqueue(CannedResponse(status=400, body=misleading))
 
     assert type(failure_of(whatsapp)) is PermanentSendError
@@ -87,8 +71,8 @@ def test_the_message_text_does_not_change_the_outcome(whatsapp: WhatsAppClient, 
 
 def test_rate_limits_suggest_how_long_to_wait(whatsapp: WhatsAppClient, http_peer: HttpPeer) -> None:
     http_peer.enqueue(
-        CannedResponse(status=400, body=graph_error(130429)),
-        CannedResponse(status=400, body=graph_error(131056)),
+        CannedResponse(status=400, body=graph_error_body(130429)),
+        CannedResponse(status=400, body=graph_error_body(131056)),
     )
 
     throughput, pair_rate = failure_of(whatsapp), failure_of(whatsapp)
@@ -153,7 +137,7 @@ def test_each_failure_is_counted_by_its_code(whatsapp: WhatsAppClient, http_peer
         return REGISTRY.get_sample_value("zapq_whatsapp_send_errors_total", {"code": "131026"}) or 0.0
 
     before = undeliverable_count()
-    http_peer.enqueue(*[CannedResponse(status=400, body=graph_error(131026))] * 2)
+    http_peer.enqueue(*[CannedResponse(status=400, body=graph_error_body(131026))] * 2)
 
     failure_of(whatsapp)
     failure_of(whatsapp)

@@ -11,28 +11,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.support.http_peer import CannedResponse, HttpPeer
+from tests.support.graph_api import CUSTOMER, accepted, graph_error
+from tests.support.http_peer import HttpPeer
 from zapq.db.outbound_messages import apply_status, find_outbound, keep_unmatched_status
 from zapq.settings import Settings
 from zapq.whatsapp.client import WhatsAppClient
 from zapq.whatsapp.errors import RetryableSendError
 from zapq.whatsapp.sender import SendInDoubt, SendResult, send_once
 
-CUSTOMER = "5511987654321"
 KEY = "lead-7:reply-3"
-
-
-def accepted(wamid: str, delay_s: float = 0.0) -> CannedResponse:
-    return CannedResponse(
-        body={"messaging_product": "whatsapp", "messages": [{"id": wamid}]}, delay_s=delay_s
-    )
-
-
-def graph_error(code: int, title: str) -> CannedResponse:
-    return CannedResponse(
-        status=400,
-        body={"error": {"message": f"(#{code}) {title}", "type": "OAuthException", "code": code}},
-    )
 
 
 @pytest.fixture
