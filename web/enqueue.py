@@ -102,16 +102,18 @@ class AsyncEnqueuer:
         # Raw EVALSHA: a pipeline given the Script object would first ask SCRIPT EXISTS, a
         # second round trip on every call. A Redis that lost its scripts (a restart) refuses
         # every command of the pipeline, so loading the script and going again is safe.
-        for attempt in (1, 2):
-            pipeline = self.client.pipeline(transaction=False)
-            for arguments in argument_lists:
-                pipeline.evalsha(self._dispatch.sha, 1, self.broker.namespace, *arguments)
-            results: list[Any] = await pipeline.execute(raise_on_error=False)
-            if attempt == 1 and any(isinstance(result, redis.exceptions.NoScriptError) for result in results):
-                await self.client.script_load(self._dispatch.script)
-                continue
-            return results
-        raise AssertionError("unreachable")
+        results = await self._evalsha_all(argument_lists)
+        if any(isinstance(result, redis.exceptions.NoScriptError) for result in results):
+            await self.client.script_load(self._dispatch.script)
+            results = await self._evalsha_all(argument_lists)
+        return results
+
+    async def _evalsha_all(self, argument_lists: list[list[Any]]) -> list[Any]:
+        pipeline = self.client.pipeline(transaction=False)
+        for arguments in argument_lists:
+            pipeline.evalsha(self._dispatch.sha, 1, self.broker.namespace, *arguments)
+        results: list[Any] = await pipeline.execute(raise_on_error=False)
+        return results
 
     def _prepare(self, message: Message[Any]) -> Message[Any]:
         message = message.copy(options={"redis_message_id": str(uuid4())})

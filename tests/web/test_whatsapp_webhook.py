@@ -158,3 +158,12 @@ def test_skip_signature_lets_development_run_unsigned(monkeypatch, broker, redis
 
     assert response.status_code == 200
     assert "WHATSAPP_SKIP_SIGNATURE=1" in caplog.text
+
+
+def test_a_redis_that_lost_its_scripts_still_takes_the_notification(web_client, redis_client, broker):
+    redis_client.script_flush()  # as after a Redis restart
+
+    response = post_signed(web_client, meta.body_with_messages(text("wamid.A", "oi"), text("wamid.B", "oi")))
+
+    assert response.status_code == 200
+    assert queued(redis_client, broker) == 2
