@@ -14,6 +14,8 @@ from starlette.testclient import TestClient
 
 from tests.support.graph_api import GraphApi
 from tests.support.http_peer import HttpPeer
+from tests.support.restartable_redis import RestartableRedis
+from tests.support.tcp_proxy import TcpProxy
 from tests.support.worker_process import WorkerProcess
 
 
@@ -149,3 +151,26 @@ def whatsapp(graph_api: GraphApi, broker: RedisBroker) -> Iterator[TestClient]:
 
     with TestClient(create_app()) as client:
         yield client
+
+
+@pytest.fixture
+def restartable_redis(tmp_path: Path) -> Iterator[RestartableRedis]:
+    """A redis-server of this test's own, which it may kill and restart (AOF in tmp_path/redis)."""
+    server = RestartableRedis(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tcp_proxy_factory() -> Iterator[Callable[[str, int], TcpProxy]]:
+    """Start TCP proxies in front of (host, port); all are stopped at teardown."""
+    started: list[TcpProxy] = []
+
+    def start(host: str, port: int) -> TcpProxy:
+        proxy = TcpProxy(host, port).start()
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.stop()

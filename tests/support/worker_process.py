@@ -20,11 +20,12 @@ class WorkerProcess:
 
     def __init__(
         self, module: str, *, processes: int = 1, threads: int = 4, env: dict[str, str] | None = None,
-        log_dir: Path,
+        log_dir: Path, shutdown_timeout_ms: int = 2000,
     ) -> None:  # fmt: skip
         self.module = module
         self.processes = processes
         self.threads = threads
+        self.shutdown_timeout_ms = shutdown_timeout_ms
         self.env = {**os.environ, **(env or {})}
         self.log_path = log_dir / f"worker-{module}-{time.monotonic_ns()}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -35,7 +36,7 @@ class WorkerProcess:
         command = [
             sys.executable, "-m", "dramatiq", self.module,
             "--processes", str(self.processes), "--threads", str(self.threads),
-            "--worker-shutdown-timeout", "2000",
+            "--worker-shutdown-timeout", str(self.shutdown_timeout_ms),
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -82,6 +83,22 @@ class WorkerProcess:
             self.kill()
         else:
             self.kill()  # reap anything left in the group
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM the main process only, as a deploy or `systemctl stop` does, and return its exit code.
+
+        Dramatiq's main process forwards the signal to its workers, which finish or requeue
+        their messages within the shutdown timeout. Past `timeout`, the group is SIGKILLed.
+        """
+        if self.process is None:
+            raise RuntimeError("worker was never started")
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=timeout)
+        self.kill()  # past the timeout the SIGKILL that ends it; otherwise reaps any straggler
+        return self.process.returncode
 
     def _read_output(self) -> None:
         assert self.process is not None and self.process.stdout is not None
