@@ -28,6 +28,11 @@ from zapq.settings import Settings
 PERIODIC_SKIP_DELAY_S = 60
 
 
+def flow_namespace(settings: Settings) -> str:
+    """Flow-control keys live under the deployment's REDIS_NAMESPACE, like its queues."""
+    return f"{settings.redis_namespace}:zapq"
+
+
 def build_middleware(settings: Settings) -> list[Middleware]:
     # Dramatiq's Prometheus module reads its directory at import time, so it is set first.
     settings.prometheus_dir.mkdir(parents=True, exist_ok=True)
@@ -53,6 +58,7 @@ def build_middleware(settings: Settings) -> list[Middleware]:
         # Retries gave up on a message (failed for good) before it releases that message's keys.
         FlowControl(
             client=redis.Redis.from_url(settings.redis_url),
+            namespace=flow_namespace(settings),
             lease_ms=settings.flow_lease_ms,
             idempotency_ttl=int(settings.idempotency_ttl_s * 1000),
         ),

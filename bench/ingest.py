@@ -192,7 +192,7 @@ def wait_for_drain(timeout_s: float = 120.0) -> None:
             int(client.llen(key)) for key in client.scan_iter("dramatiq:*") if client.type(key) == b"list"
         )
         acks = sum(int(client.scard(key)) for key in client.scan_iter("dramatiq:__acks__*"))
-        windows = int(client.zcard("zapq:debounce:due"))
+        windows = int(client.zcard("dramatiq:zapq:debounce:due"))
         if queued == acks == windows == 0:
             return
         time.sleep(0.5)

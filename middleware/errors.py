@@ -1,6 +1,6 @@
 """Exceptions of the flow-control middleware.
 
-Both are MiddlewareErrors because Dramatiq's `emit_before` logs and swallows any
+All are MiddlewareErrors because Dramatiq's `emit_before` logs and swallows any
 other exception, which would let a duplicate through or run a message unguarded.
 """
 
@@ -15,6 +15,14 @@ class FlowControlUnavailable(MiddlewareError):
 
 class UnkeyableMessage(MiddlewareError):
     """A message lacks what its actor's key options need; it fails (and is retried, then dead-lettered)."""
+
+
+class InvalidFlowOption(MiddlewareError, ValueError):
+    """An option value the middleware cannot use; raised when the actor is declared or the message sent."""
+
+
+class BatchItemsMissing(MiddlewareError):
+    """A debounce batch whose items are gone (expired, flushed away): it fails, never runs empty."""
 
 
 class DuplicateMessage(MiddlewareError):

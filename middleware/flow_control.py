@@ -1,46 +1,50 @@
-"""Idempotency, debounce with accumulation, content dedup and per-key throttle, in one middleware.
+"""Idempotency, debounce with accumulation, content dedup and per-key throttle: the hooks.
 
-All four features decide in a single Lua call per hook (`lua/before_process.lua`,
-`lua/after_success.lua`, `lua/after_failure.lua`), so a message with every feature
-on costs two script calls, shared between worker threads (`middleware.batching`),
-and no decision is a read followed by a write. With `FlowControlRedisBroker` those
-calls also ack the message, in place of Dramatiq's own ack call.
-See the README's "Flow control" section for the options table and the keyspace.
+Every decision is one Lua call (`lua/before_process.lua`, `lua/after_success.lua`,
+`lua/after_failure.lua`), group-committed between worker threads (`middleware.batching`);
+no decision is a read followed by a write. A delivery (Dramatiq's redis_message_id)
+owns the leases and throttle slot it takes, so a redelivery after a crash or a script
+call re-sent after its reply was lost recognises them instead of being refused.
+With `FlowControlRedisBroker` the scripts also ack, park or requeue the message in the
+same atomic step, and debounced messages are merged into their window when sent.
+Planning lives in `middleware.planning`, leases in `middleware.leases`, debounce
+encoding in `middleware.debounce`; `middleware/README.md`-style docs are in the README.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, cast
 
 import redis
 from dramatiq import Actor, Broker
 from dramatiq.broker import MessageProxy
-from dramatiq.common import q_name
 from dramatiq.message import Message
-from dramatiq.middleware import Middleware, SkipMessage
+from dramatiq.middleware import Middleware, MiddlewareError, SkipMessage
 
 from middleware import metrics
 from middleware.background import Ticker
-from middleware.errors import DuplicateMessage, FlowControlUnavailable, UnkeyableMessage
+from middleware.debounce import CHECKED_OPTION, merge_arguments, stamp_sent, unpack_batch
+from middleware.decision import Decision, decode_decision
+from middleware.errors import DuplicateMessage, FlowControlUnavailable
 from middleware.keyspace import DEFAULT_NAMESPACE, Keyspace
-from middleware.options import (
-    ACTOR_OPTIONS,
-    THROTTLE_MODES,
-    AnyMessage,
-    content_hash,
-    key_from_source,
-    read_option,
-    scheduled_tick_ms,
+from middleware.leases import HeldRun, Leases
+from middleware.options import ACTOR_OPTIONS, read_option, validate_options
+from middleware.planning import BATCH_OPTION, Defaults, Plan, dedup_guard, plan_message
+from middleware.redis_broker import (
+    ACK_HANDLER,
+    FlowControlRedisBroker,
+    ack_call,
+    acked,
+    heartbeat_key,
+    queue_key,
+    same_server,
 )
-from middleware.redis_broker import ACK_HANDLER, FlowControlRedisBroker, ack_call, acked, same_server
+from middleware.redis_health import RedisHealth
 from middleware.scripts import load_scripts
 
 logger = logging.getLogger(__name__)
@@ -50,17 +54,12 @@ DEFAULT_LEASE_MS = 30_000
 DEFAULT_DEBOUNCE_WINDOW = 2_000
 DEFAULT_DEBOUNCE_MAX_WAIT = 10_000
 DEFAULT_DEBOUNCE_MAX_ITEMS = 100
-DEFAULT_THROTTLE_LIMIT = 1
-DEFAULT_THROTTLE_PERIOD = 24 * 3600 * 1000
 DEFAULT_FLUSH_INTERVAL_S = 0.05
-TICK_TTL = 24 * 3600 * 1000
+DEFAULT_UNAVAILABLE_WAIT_S = 30.0
 MAX_DELAY_MS = 7 * 24 * 3600 * 1000 - 1
-BATCH_OPTION = "zapq_batch"
-CHECKED_OPTION = "zapq_checked"
-SENT_OPTION = "zapq_sent_ns"
-FLUSHED_AT_OPTION = "zapq_flushed_at_ms"
-OPENED_AT_OPTION = "zapq_window_opened_at_ms"
-
+FENCE_OPTION = "zapq_fence"
+TICK_BATCH = 100
+NO_ACK = ["", "", ""]
 
 DECIDED_SKIP = "_zapq_decided_skip"
 
@@ -68,7 +67,7 @@ DECIDED_SKIP = "_zapq_decided_skip"
 class _DecidedSkipFilter(logging.Filter):
     """Drop Dramatiq's "Message ... was skipped." warning for skips this middleware decided and counted.
 
-    Every message merged into a debounce window is a skip; a warning for each would bury real ones.
+    Every duplicate is a skip; a warning for each would bury real ones.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -76,42 +75,25 @@ class _DecidedSkipFilter(logging.Filter):
         return not (isinstance(args, tuple) and args and getattr(args[0], DECIDED_SKIP, None))
 
 
-logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_DecidedSkipFilter())
-
-
-@dataclass
-class Plan:
-    """What one message asks of Redis: guards to acquire, a throttle slot, a debounce merge."""
-
-    mode: str  # "run", "batch" or "merge"
-    guards: list[tuple[str, int]] = field(default_factory=list)  # (key, ttl once finished)
-    throttle_key: str = ""
-    throttle_limit: int = 0
-    throttle_period: int = 0
-    throttle_mode: str = "drop"
-    extra_key: str = ""  # batch: its items list; merge: its window hash
-    keep_on_failure: bool = False
-    lease_ms: int = DEFAULT_LEASE_MS
-
-
-@dataclass
-class HeldRun:
-    token: str
-    message_id: str
-    plan: Plan
-
-
 class FlowControl(Middleware):
     """Flow control for Dramatiq actors, backed by Redis.
 
     Parameters:
-      client: The Redis client holding the middleware's state (the broker's is fine).
+      client: The Redis client holding the middleware's state. Every script is safe to
+        re-send, so a client that retries on connection errors is fine.
       namespace: Prefix of every key (see `middleware.keyspace`).
       idempotency_ttl: How long, in ms, a finished key is remembered.
       lease_ms: How long a run's lease lasts without renewal; a killed worker's
         lease expires after this, and a duplicate may run.
       debounce_window, debounce_max_wait, debounce_max_items: Debounce defaults.
-      flush_interval_s: How often each worker process looks for due debounce windows.
+      flush_interval_s: How often each worker process flushes due windows, wakes the
+        duplicates of crashed runs and hands freed throttle slots on.
+      unavailable_wait_s: How long a worker thread waits for an unreachable Redis before
+        putting its message back on the queue (never acking it undecided).
+
+    Raises:
+      InvalidFlowOption: when an actor is declared, or a message sent, with an option
+        value the middleware cannot use.
     """
 
     def __init__(
@@ -125,123 +107,329 @@ class FlowControl(Middleware):
         debounce_max_wait: int = DEFAULT_DEBOUNCE_MAX_WAIT,
         debounce_max_items: int = DEFAULT_DEBOUNCE_MAX_ITEMS,
         flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
+        unavailable_wait_s: float = DEFAULT_UNAVAILABLE_WAIT_S,
     ) -> None:
+        validate_options(
+            "FlowControl",
+            {
+                "idempotency_ttl": idempotency_ttl,
+                "lease_ms": lease_ms,
+                "debounce_window": debounce_window,
+                "debounce_max_wait": debounce_max_wait,
+                "debounce_max_items": debounce_max_items,
+            },
+        )
         self.client = client
         self.keys = Keyspace(namespace)
-        self.idempotency_ttl = idempotency_ttl
-        self.lease_ms = lease_ms
-        self.debounce_window = debounce_window
-        self.debounce_max_wait = debounce_max_wait
-        self.debounce_max_items = debounce_max_items
+        self.defaults = Defaults(
+            lease_ms, idempotency_ttl, debounce_window, debounce_max_wait, debounce_max_items
+        )
         self.flush_interval_s = flush_interval_s
+        self.unavailable_wait_s = unavailable_wait_s
         self.scripts = load_scripts(client)
-        self._held: dict[int, HeldRun] = {}
-        self._held_lock = threading.Lock()
+        self.script_group = self.scripts.group
+        self.leases = Leases(lease_ms)
+        self.health = RedisHealth(logger, "flow-control Redis")
         self._threads: list[Ticker] = []
         self._takes_acks_of: dict[int, bool] = {}
+        self._shutting_down = threading.Event()
+        self._local = threading.local()
+        logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_DecidedSkipFilter())
 
     @property
     def actor_options(self) -> set[str]:
         return set(ACTOR_OPTIONS)
 
-    # Enqueue: drop a content duplicate before it reaches the queue.
+    @property
+    def lease_ms(self) -> int:
+        return self.defaults.lease_ms
 
-    def before_enqueue(self, broker: Broker, message: Message[Any], delay: int) -> None:
+    def before_declare_actor(self, broker: Broker, actor: Actor[Any, Any]) -> None:
+        validate_options(actor.actor_name, actor.options)
+
+    # Enqueue: drop a content duplicate before it reaches the queue; merge a debounced message.
+
+    def before_enqueue(self, broker: Broker, message: Message[Any], delay: int | None) -> None:
         options = message.options
         if CHECKED_OPTION in options or BATCH_OPTION in options or "scheduled_at" in options:
             return
         actor = broker.get_actor(message.actor_name)
-        options[CHECKED_OPTION] = 1  # retries and delayed copies carry it: checked once per message
-        options[SENT_OPTION] = time.time_ns()  # orders a debounce batch; message_timestamp is only ms
+        overridden = {name: options[name] for name in options if name in ACTOR_OPTIONS}
+        if overridden:
+            validate_options(f"{actor.actor_name}: message {message.message_id}", overridden)
+        stamp_sent(message)
         if not read_option(message, actor, "dedup", None):
             return
-        guard = self._dedup_guard(actor, message)
+        guard = dedup_guard(actor, message, self.keys)
         raw_record = self.client.get(guard)
         record = raw_record.decode() if isinstance(raw_record, bytes) else raw_record
         if record is not None and not record.startswith("R|"):
             metrics.count(actor.actor_name, "dedup_dropped")
             raise DuplicateMessage(actor.actor_name, guard, record)
 
+    def merges_on_send(self, broker: Broker, message: Message[Any]) -> bool:
+        """Whether a message is a raw debounced one, merged into its window when sent."""
+        if BATCH_OPTION in message.options or "eta" in message.options or "scheduled_at" in message.options:
+            return False
+        if "debounce_key" in message.options:
+            return True
+        return "debounce" in broker.get_actor(message.actor_name).options
+
+    def merge_request(self, broker: Broker, message: Message[Any]) -> tuple[list[Any], list[Any]] | None:
+        """The merge call for a raw debounced message at send (`before_process.lua` keys, args), else None."""
+        if not self.merges_on_send(broker, message):
+            return None
+        actor = broker.get_actor(message.actor_name)
+        plan = plan_message(actor, message, self.defaults, self.keys)
+        if plan is None or plan.mode != "merge":
+            return None
+        rid = str(message.options.get("redis_message_id", message.message_id))
+        return self._decision_call(broker, actor, message, plan, rid, takes_acks=False, ack=None)
+
+    def absorb_on_send(self, broker: Broker, message: Message[Any]) -> bool:
+        """Merge a raw debounced message into its window instead of queueing it; False: queue it."""
+        request = self.merge_request(broker, message)
+        if request is None:
+            return False
+        decision = decode_decision(self.scripts["before_process"](keys=request[0], args=request[1]))
+        self._count_send_decision(message.actor_name, decision)
+        return decision.outcome in ("merged", "duplicate")
+
+    def count_send_decision(self, actor_name: str, reply: Any) -> bool:
+        """Count a merge decided by another caller (the web's enqueuer); whether it absorbed the message."""
+        decision = decode_decision(reply)
+        self._count_send_decision(actor_name, decision)
+        return decision.outcome in ("merged", "duplicate")
+
+    def _count_send_decision(self, actor_name: str, decision: Decision) -> None:
+        if decision.outcome == "merged":
+            metrics.count(actor_name, "debounce_merged")
+            if decision.flushed:
+                metrics.count(actor_name, "batch_flushed")
+        elif decision.outcome == "duplicate":
+            metrics.count(actor_name, "duplicate_skipped")
+
     # Consume: one script decides.
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
+        try:
+            self._before_process(broker, message)
+        except MiddlewareError:
+            raise
+        except BaseException as error:
+            # Anything else (a bug, an asynchronous time limit) must not let the message run
+            # unguarded: Dramatiq re-raises only MiddlewareErrors from before-hooks.
+            logger.error("flow control could not decide message %s: %r", message.message_id, error)
+            raise FlowControlUnavailable(f"{message.message_id}: {error!r}") from error
+
+    def _before_process(self, broker: Broker, message: MessageProxy) -> None:
         actor = broker.get_actor(message.actor_name)
         plain = message._message  # planning reads many attributes: skip the proxy's __getattr__
-        try:
-            plan = self._plan(actor, plain)
-        except (KeyError, ValueError, TypeError) as error:
-            logger.error("message %s of %s cannot be keyed: %s", message.message_id, actor.actor_name, error)
-            raise UnkeyableMessage(str(error)) from error
+        plan = plan_message(actor, plain, self.defaults, self.keys)
         if plan is None:
             return
-        token = uuid.uuid4().hex
         takes_acks = self._takes_acks(broker)
-        # A duplicate, merged or dropped message is acked by the deciding script itself; one
-        # re-delayed is acked after its copy is enqueued.
-        ack_skipped = ("1" if plan.throttle_mode == "delay" else "2") if takes_acks else "0"
-        keys = [guard for guard, _ in plan.guards] + [plan.throttle_key, plan.extra_key]
-        args: list[Any] = [
-            token, plan.lease_ms, self._gc_ms(plan), len(plan.guards),
-            plan.throttle_limit, plan.throttle_period, plan.mode, message.message_id, ack_skipped,
-        ]  # fmt: skip
-        if plan.mode == "merge":
-            keys.append(self.keys.debounce_due)
-            args += self._merge_arguments(actor, plain, plan)
-        if takes_acks:
-            ack_keys, ack_args = ack_call(cast(FlowControlRedisBroker, broker), message)
-            keys += ack_keys
-            args += ack_args
+        rid = str(plain.options.get("redis_message_id", plain.message_id))
+        ack = ack_call(cast(FlowControlRedisBroker, broker), message) if takes_acks else None
+        keys, args = self._decision_call(broker, actor, plain, plan, rid, takes_acks=takes_acks, ack=ack)
         try:
-            decision = self.scripts["before_process"](keys=keys, args=args)
-        except redis.RedisError as error:
-            raise FlowControlUnavailable(f"{message.message_id}: {error}") from error
-        outcome = decision[0].decode()
-        if outcome == "run":
-            self._start_run(actor, message, plan, token, decision)
+            reply = self._call_patiently("before_process", keys, args)
+        except FlowControlUnavailable:
+            if takes_acks:  # back on its queue once Redis answers: never acked undecided
+                setattr(message, ACK_HANDLER, self._requeue)
+            raise
+        decision = decode_decision(reply)
+        if decision.outcome == "run":
+            self._start_run(actor, message, plan, rid, decision)
             return
-        self._handle_refusal(broker, actor, message, plan, outcome, decision)
+        self._refuse(broker, actor, message, plan, decision, takes_acks)
+
+    def _decision_call(
+        self, broker: Broker, actor: Actor[Any, Any], message: Message[Any], plan: Plan, rid: str, *,
+        takes_acks: bool, ack: tuple[list[str], list[Any]] | None,
+    ) -> tuple[list[Any], list[Any]]:  # fmt: skip
+        namespace = str(getattr(broker, "namespace", "dramatiq"))
+        merge = plan.mode == "merge"
+        keys: list[Any] = [
+            *plan.guard_keys, plan.throttle_key, plan.extra_key, self.keys.waits,
+            self.keys.debounce_due if merge else "", self.keys.throttle_due,
+        ]  # fmt: skip
+        args: list[Any] = [
+            rid, message.message_id, plan.lease_ms, plan.gc_ms, len(plan.guards), plan.throttle_limit,
+            plan.throttle_period, plan.mode, "1" if takes_acks else "0", plan.throttle_mode,
+            queue_key(namespace, message.queue_name) if takes_acks else "", self.keys.fence,
+            *(guard.done_ttl_ms for guard in plan.guards),
+        ]  # fmt: skip
+        if merge:
+            args += merge_arguments(actor, message, plan, self.defaults, self.keys, namespace)
+        elif plan.mode == "batch":
+            args.append(plan.idempotency_ttl)
+        ack_keys, ack_args = ack if ack is not None else (NO_ACK, NO_ACK)
+        return keys + ack_keys, args + ack_args
+
+    def _call_patiently(self, name: str, keys: list[Any], args: list[Any]) -> Any:
+        """Run a decision script, waiting out an unreachable Redis with capped backoff.
+
+        Every script is safe to re-send for one delivery, so a call whose reply was lost is
+        simply made again. Gives up (FlowControlUnavailable) after `unavailable_wait_s`, or
+        at once when the worker is shutting down.
+        """
+        deadline = time.monotonic() + self.unavailable_wait_s
+        backoff = 0.05
+        while True:
+            try:
+                reply = self.scripts[name](keys=keys, args=args)
+            except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as error:
+                self.health.failed(error)
+                if time.monotonic() >= deadline or self._shutting_down.is_set():
+                    raise FlowControlUnavailable(str(error)) from error
+                time.sleep(backoff + random.uniform(0, backoff))
+                backoff = min(backoff * 2, 2.0)
+                continue
+            except redis.RedisError as error:
+                raise FlowControlUnavailable(f"flow-control script {name} failed: {error}") from error
+            self.health.succeeded()
+            return reply
+
+    def _start_run(
+        self, actor: Actor[Any, Any], message: MessageProxy, plan: Plan, rid: str, decision: Decision
+    ) -> None:
+        if decision.expired_leases:
+            metrics.count(actor.actor_name, "lease_expired", decision.expired_leases)
+        if plan.mode == "batch":
+            items, options = unpack_batch(decision.items)
+            message._message = message._message.copy(args=(items,), options=options)
+        message._message.options[FENCE_OPTION] = decision.fence
+        self.leases.hold(message, HeldRun(rid, message.message_id, decision.fence, plan))
+        self._local.running = message.message_id
+        self._local.retry_enqueued = False
+
+    def _refuse(
+        self, broker: Broker, actor: Actor[Any, Any], message: MessageProxy, plan: Plan, decision: Decision,
+        takes_acks: bool,
+    ) -> None:  # fmt: skip
+        name = actor.actor_name
+        outcome = decision.outcome
+        acked_here = takes_acks and (
+            decision.acked_by_script or (outcome == "throttled" and plan.throttle_mode == "drop")
+        )
+        if outcome == "duplicate":
+            kind = plan.guards[decision.guard_index].kind
+            metrics.count(name, "dedup_dropped" if kind in ("dedup", "tick") else "duplicate_skipped")
+        elif outcome == "merged":
+            metrics.count(name, "debounce_merged")
+            if decision.flushed:
+                metrics.count(name, "batch_flushed")
+        elif outcome == "wait":
+            metrics.count(name, "duplicate_waited")
+            if not decision.parked:  # no broker to park in: come back soon
+                self._redeliver_later(broker, message, min(decision.wait_ms, 1000) + random.randint(50, 150))
+        elif outcome == "throttled":
+            if plan.throttle_mode == "delay":
+                metrics.count(name, "throttled_delayed")
+                if not decision.parked:
+                    self._redeliver_later(broker, message, decision.wait_ms + random.randint(1, 250))
+            else:
+                metrics.count(name, "throttled_dropped")
+        elif outcome == "missing":
+            # Its items expired or were never there: an error with the batch's id, dead-lettered
+            # where an operator sees it; never a run with no items counted as a success.
+            metrics.count(name, "batch_items_missing")
+            logger.error("debounce batch %s of %s has no items; dead-lettering it", message.message_id, name)
+            message.fail()
+            raise SkipMessage(f"missing items: {message.message_id}")
         setattr(message, DECIDED_SKIP, outcome)
         if takes_acks:
-            acked_here = outcome != "wait" and (outcome != "throttled" or plan.throttle_mode != "delay")
-            # Otherwise its ack joins the group-committed calls (`redis_broker`).
             setattr(message, ACK_HANDLER, acked if acked_here else self._ack)
         raise SkipMessage(f"{outcome}: {message.message_id}")
 
+    def _redeliver_later(self, broker: Broker, message: MessageProxy, delay_ms: int) -> None:
+        # Only without FlowControlRedisBroker: enqueued before this one is acked, so a crash in
+        # between leaves two copies, and the guards let only one of them run.
+        broker.enqueue(message._message.copy(), delay=min(delay_ms, MAX_DELAY_MS))
+
+    # After a run.
+
+    def after_enqueue(self, broker: Broker, message: Message[Any], delay: int | None) -> None:
+        # Retries enqueues a failed message's retry before our after-hook runs: note that it
+        # got there, so a retry that Redis refused is made good by requeueing the original.
+        if delay is not None and getattr(self._local, "running", None) == message.message_id:
+            self._local.retry_enqueued = True
+
     def after_process_message(
-        self,
-        broker: Broker,
-        message: MessageProxy,
-        *,
-        result: Any | None = None,
+        self, broker: Broker, message: MessageProxy, *, result: Any | None = None,
         exception: BaseException | None = None,
-    ) -> None:
-        held = self._release_hold(message)
+    ) -> None:  # fmt: skip
+        held = self.leases.release(message)
+        retry_enqueued = bool(getattr(self._local, "retry_enqueued", False))
+        self._local.running = None
+        self._local.retry_enqueued = False
         if held is None:
             return
+        takes_acks = self._takes_acks(broker)
         if exception is None:
-            if self._takes_acks(broker):
-                # Recorded when the consumer acks, in the ack's own script (`redis_broker`).
-                setattr(message, ACK_HANDLER, partial(self._record_success, message.actor_name, held))
+            if takes_acks:  # recorded when the consumer acks, in the ack's own script
+                setattr(message, ACK_HANDLER, partial(self._record_success, held))
             else:
-                self._record_success(message.actor_name, held, [], [])
+                self._record_success(held, NO_ACK, NO_ACK)
             return
-        self._give_back(message, held, final=bool(message.failed))
+        final = bool(message.failed)
+        finish = "ack" if final or retry_enqueued else "requeue"
+        if takes_acks:
+            setattr(message, ACK_HANDLER, partial(self._give_back, held, final, finish))
+        else:
+            self._give_back(held, final, finish, NO_ACK, NO_ACK)
 
-    def _record_success(
-        self, actor_name: str, held: HeldRun, ack_keys: list[str], ack_args: list[Any]
+    def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
+        held = self.leases.release(message)
+        if held is not None:  # a later middleware skipped a message we had let through
+            self._give_back(held, False, "", NO_ACK, NO_ACK)
+
+    def _record_success(self, held: HeldRun, ack_keys: list[str], ack_args: list[Any]) -> None:
+        plan = held.plan
+        keys = [*plan.guard_keys, plan.throttle_key, plan.extra_key if plan.mode == "batch" else "",
+                self.keys.waits, *_ack_keys(ack_keys)]  # fmt: skip
+        args = [held.rid, held.fence, f"D|{held.message_id}", len(plan.guards),
+                *(guard.done_ttl_ms for guard in plan.guards), held.message_id,
+                "ack" if ack_keys and ack_keys[0] else "", *_ack_args(ack_args)]  # fmt: skip
+        lost, skipped = self.scripts["after_success"](keys=keys, args=args)
+        for guard, count in zip(plan.guards, skipped, strict=False):
+            if int(count):
+                outcome = "dedup_dropped" if guard.kind in ("dedup", "tick") else "duplicate_skipped"
+                metrics.count(plan.actor_name, outcome, int(count))
+        if int(lost):
+            metrics.count(plan.actor_name, "lease_lost", int(lost))
+            logger.warning(
+                "message %s of %s finished after another run took its lease (fence %d): success not recorded",
+                held.message_id, plan.actor_name, held.fence,
+            )  # fmt: skip
+
+    def _give_back(
+        self, held: HeldRun, final: bool, finish: str, ack_keys: list[str], ack_args: list[Any]
     ) -> None:
-        guards = held.plan.guards
-        if not guards and not ack_keys:
-            return
-        keys = [guard for guard, _ in guards] + ack_keys
-        args = [held.token, f"D|{held.message_id}", len(guards), *(ttl for _, ttl in guards), *ack_args]
-        lost = self.scripts["after_success"](keys=keys, args=args)
-        if lost:
-            metrics.count(actor_name, "lease_lost", int(lost))
+        plan = held.plan
+        items_key = plan.extra_key if plan.mode == "batch" and final else ""
+        keys = [*plan.guard_keys, plan.throttle_key, items_key, self.keys.waits, self.keys.throttle_due,
+                *_ack_keys(ack_keys)]  # fmt: skip
+        args = [held.rid, int(plan.keep_on_failure), int(final), f"F|{held.message_id}", len(plan.guards),
+                *(guard.done_ttl_ms for guard in plan.guards), held.message_id,
+                finish if ack_keys and ack_keys[0] else "", *_ack_args(ack_args)]  # fmt: skip
+        released = self.scripts["after_failure"](keys=keys, args=args)
+        if released:
+            metrics.count(plan.actor_name, "released_after_failure", int(released))
 
     def _ack(self, ack_keys: list[str], ack_args: list[Any]) -> None:
-        if ack_keys:
-            self.scripts["after_success"](keys=ack_keys, args=["", "", 0, *ack_args])
+        if ack_keys and ack_keys[0]:
+            self.scripts["after_success"](
+                keys=["", "", "", *ack_keys], args=["", "", "", 0, "", "ack", *ack_args]
+            )
+
+    def _requeue(self, ack_keys: list[str], ack_args: list[Any]) -> None:
+        """The ack of a message that could not be decided: back on its queue, never dropped."""
+        if ack_keys and ack_keys[0]:
+            self.scripts["after_failure"](
+                keys=["", "", "", "", *ack_keys], args=["", 0, 0, "", 0, "", "requeue", *ack_args]
+            )
 
     def _takes_acks(self, broker: Broker) -> bool:
         """Whether the broker's consumers hand FlowControl its messages' acks (same Redis only)."""
@@ -251,242 +439,65 @@ class FlowControl(Middleware):
             self._takes_acks_of[id(broker)] = takes
         return takes
 
-    def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
-        held = self._release_hold(message)
-        if held is not None:  # a later middleware skipped a message we had let through
-            self._give_back(message, held, final=False)
-
-    # Worker lifecycle: lease renewal and the debounce flusher.
+    # Worker lifecycle: lease renewal and the tick.
 
     def after_worker_boot(self, broker: Broker, worker: Any) -> None:
+        self._shutting_down.clear()
+        if self._takes_acks(broker):
+            redis_broker = cast(FlowControlRedisBroker, broker)
+            self.leases.heartbeat_key = heartbeat_key(redis_broker.namespace)
+            self.leases.worker_id = redis_broker.broker_id
+        self._broker: Broker | None = broker
         self._threads = [
-            Ticker("zapq-lease-renewal", self.lease_ms / 3000, self._renew_leases),
-            Ticker("zapq-debounce-flusher", self.flush_interval_s, self._flush_due_windows),
+            Ticker("zapq-lease-renewal", self.leases.renewal_interval_s, self._renew_leases),
+            Ticker("zapq-flow-tick", lambda: self.flush_interval_s, self._tick),
         ]
         for thread in self._threads:
             thread.start()
 
     def before_worker_shutdown(self, broker: Broker, worker: Any) -> None:
+        self._shutting_down.set()  # threads waiting for Redis give up; renewal goes on
+
+    def after_worker_shutdown(self, broker: Broker, worker: Any) -> None:
         for thread in self._threads:
             thread.stop()
 
-    # Planning.
-
-    def _plan(self, actor: Actor[Any, Any], message: AnyMessage) -> Plan | None:
-        options = message.options
-        lease_ms = int(read_option(message, actor, "lease_ms", self.lease_ms))
-        keep = bool(read_option(message, actor, "keep_key_on_failure", False))
-        idempotency_ttl = int(read_option(message, actor, "idempotency_ttl", self.idempotency_ttl))
-        name = actor.actor_name
-
-        if BATCH_OPTION in options:
-            batch_id = options[BATCH_OPTION]
-            plan = Plan("batch", keep_on_failure=keep, lease_ms=lease_ms)
-            plan.guards.append((self.keys.guard(name, "batch", batch_id), idempotency_ttl))
-            plan.extra_key = self.keys.debounce_items(batch_id)
-            self._add_throttle(plan, actor, message)
-            return plan
-
-        debounced = "debounce_key" in options or "debounce" in actor.options
-        plan = Plan("merge" if debounced else "run", keep_on_failure=keep, lease_ms=lease_ms)
-        idempotency_key = self._idempotency_key(actor, message)
-        if idempotency_key is not None:
-            plan.guards.append((self.keys.guard(name, "idem", idempotency_key), idempotency_ttl))
-        elif debounced:  # a redelivered raw message must not be merged twice
-            plan.guards.append((self.keys.guard(name, "msg", message.message_id), idempotency_ttl))
-        dedup_window = read_option(message, actor, "dedup", None)
-        if dedup_window:
-            plan.guards.append((self._dedup_guard(actor, message), int(dedup_window)))
-        if "scheduled_at" in options and not debounced:
-            tick = scheduled_tick_ms(options["scheduled_at"])
-            plan.guards.append((self.keys.guard(name, "tick", str(tick)), TICK_TTL))
-        if debounced:
-            key = options.get("debounce_key") or key_from_source(actor.options["debounce"], actor, message)
-            plan.extra_key = self.keys.debounce_window(name, str(key))
-            return plan
-        self._add_throttle(plan, actor, message)
-        if not plan.guards and not plan.throttle_key:
-            return None
-        return plan
-
-    def _throttle_key(self, actor: Actor[Any, Any], message: AnyMessage) -> str | None:
-        if "throttle_key" in message.options:
-            return str(message.options["throttle_key"])
-        if "throttle" in actor.options:
-            return key_from_source(actor.options["throttle"], actor, message)
-        return None
-
-    def _add_throttle(self, plan: Plan, actor: Actor[Any, Any], message: AnyMessage) -> None:
-        key = self._throttle_key(actor, message)
-        if key is None:
-            return
-        mode = read_option(message, actor, "throttle_mode", "drop")
-        if mode not in THROTTLE_MODES:
-            raise ValueError(
-                f"{actor.actor_name}: throttle_mode must be one of {THROTTLE_MODES}, not {mode!r}"
-            )
-        plan.throttle_key = self.keys.throttle(actor.actor_name, key)
-        plan.throttle_limit = int(read_option(message, actor, "throttle_limit", DEFAULT_THROTTLE_LIMIT))
-        plan.throttle_period = int(read_option(message, actor, "throttle_period", DEFAULT_THROTTLE_PERIOD))
-        plan.throttle_mode = mode
-
-    def _idempotency_key(self, actor: Actor[Any, Any], message: AnyMessage) -> str | None:
-        if "idempotency_key" in message.options:
-            return str(message.options["idempotency_key"])
-        source = actor.options.get("idempotency_key")
-        return None if source is None else key_from_source(source, actor, message)
-
-    def _dedup_guard(self, actor: Actor[Any, Any], message: AnyMessage) -> str:
-        source = read_option(message, actor, "dedup_key", None)
-        if source is not None:
-            digest = key_from_source(source, actor, message)
-        else:
-            digest = content_hash(
-                actor.actor_name, message, read_option(message, actor, "dedup_fields", None)
-            )
-        return self.keys.guard(actor.actor_name, "dedup", digest)
-
-    def _gc_ms(self, plan: Plan) -> int:
-        # A lease record outlives its deadline so an expired lease can be recognised (and
-        # counted) by the next run, but it cannot outlive a crashed process forever.
-        return plan.lease_ms * 20
-
-    def _merge_arguments(self, actor: Actor[Any, Any], message: AnyMessage, plan: Plan) -> list[Any]:
-        batch_id = str(uuid.uuid4())
-        flush_rid = str(uuid.uuid4())
-        queue_name = q_name(message.queue_name)
-        flush_options: dict[str, Any] = {
-            BATCH_OPTION: batch_id,
-            "redis_message_id": flush_rid,
-            CHECKED_OPTION: 1,
-        }
-        # A batch has no arguments of its own to key on: it is throttled on the key of the
-        # message that opened its window (the one whose flush message the window keeps).
-        throttle_key = self._throttle_key(actor, message)
-        if throttle_key is not None:
-            flush_options["throttle_key"] = throttle_key
-        flush_message: Message[Any] = Message(
-            queue_name=queue_name,
-            actor_name=actor.actor_name,
-            args=(),
-            kwargs={},
-            options=flush_options,
-            message_id=batch_id,
-        )
-        if len(message.args) == 1 and not message.kwargs:
-            item = message.args[0]
-        else:
-            item = {"args": list(message.args), "kwargs": message.kwargs}
-        guards = [guard for guard, _ in plan.guards]
-        sent = message.options.get(SENT_OPTION, message.message_timestamp * 1_000_000)
-        entry = json.dumps({"g": guards, "t": sent, "v": item}, separators=(",", ":"))
-        idempotency_ttl = int(read_option(message, actor, "idempotency_ttl", self.idempotency_ttl))
-        broker = actor.broker
-        return [
-            batch_id,
-            int(read_option(message, actor, "debounce_window", self.debounce_window)),
-            int(read_option(message, actor, "debounce_max_wait", self.debounce_max_wait)),
-            int(read_option(message, actor, "debounce_max_items", self.debounce_max_items)),
-            entry,
-            idempotency_ttl,
-            queue_name,
-            getattr(broker, "namespace", "dramatiq"),
-            flush_message.encode(),
-            flush_rid,
-            self.keys.debounce_items_prefix,
-            idempotency_ttl,
-        ]
-
-    # Outcomes.
-
-    def _start_run(
-        self, actor: Actor[Any, Any], message: MessageProxy, plan: Plan, token: str, decision: list[Any]
-    ) -> None:
-        if int(decision[1]):
-            metrics.count(actor.actor_name, "lease_expired", int(decision[1]))
-        if plan.mode == "batch":
-            entries = [json.loads(entry) for entry in decision[2]]
-            markers = [entry for entry in entries if "f" in entry]
-            # Worker threads merge concurrently; send time restores the order messages were sent in.
-            items = [entry["v"] for entry in sorted((e for e in entries if "v" in e), key=lambda e: e["t"])]
-            options = (
-                {OPENED_AT_OPTION: markers[0]["o"], FLUSHED_AT_OPTION: markers[0]["f"]} if markers else {}
-            )
-            message._message = message._message.copy(args=(items,), options=options)
-        with self._held_lock:
-            self._held[id(message)] = HeldRun(token, message.message_id, plan)
-
-    def _handle_refusal(
-        self,
-        broker: Broker,
-        actor: Actor[Any, Any],
-        message: MessageProxy,
-        plan: Plan,
-        outcome: str,
-        decision: list[Any],
-    ) -> None:
-        name = actor.actor_name
-        if outcome == "duplicate":
-            guard_key = plan.guards[int(decision[1]) - 1][0]
-            kind = guard_key.split(":")[-2]
-            metrics.count(name, "dedup_dropped" if kind in ("dedup", "tick") else "duplicate_skipped")
-        elif outcome == "merged":
-            metrics.count(name, "debounce_merged")
-            if int(decision[2]):
-                metrics.count(name, "batch_flushed")
-        elif outcome == "wait":
-            # The key runs elsewhere: come back when its lease would end, or sooner.
-            wait_ms = min(int(decision[2]), plan.lease_ms)
-            self._redeliver_later(broker, message, max(50, wait_ms // 2) + random.randint(0, 100))
-            metrics.count(name, "duplicate_waited")
-        elif outcome == "throttled":
-            if plan.throttle_mode == "delay":
-                self._redeliver_later(broker, message, int(decision[2]) + random.randint(1, 250))
-                metrics.count(name, "throttled_delayed")
-            else:
-                metrics.count(name, "throttled_dropped")
-
-    def _redeliver_later(self, broker: Broker, message: MessageProxy, delay_ms: int) -> None:
-        # Enqueued before this one is acked: a crash in between leaves two copies of the same
-        # message id, and the guards let only one of them run.
-        broker.enqueue(message._message.copy(), delay=min(delay_ms, MAX_DELAY_MS))
-
-    def _release_hold(self, message: MessageProxy) -> HeldRun | None:
-        with self._held_lock:
-            return self._held.pop(id(message), None)
-
-    def _give_back(self, message: MessageProxy, held: HeldRun, *, final: bool) -> None:
-        plan = held.plan
-        keys = [guard for guard, _ in plan.guards] + [plan.throttle_key, plan.extra_key if final else ""]
-        args: list[Any] = [held.token, int(plan.keep_on_failure), int(final), f"F|{held.message_id}"]
-        args += [ttl for _, ttl in plan.guards]
-        released = self.scripts["after_failure"](keys=keys, args=args)
-        if released:
-            metrics.count(message.actor_name, "released_after_failure", int(released))
-
-    # Background ticks.
-
     def _renew_leases(self) -> None:
-        with self._held_lock:
-            runs = list(self._held.values())
-        keys: list[str] = []
-        args: list[Any] = [max((run.plan.lease_ms for run in runs), default=self.lease_ms) * 20]
-        for run in runs:
-            for guard, _ in run.plan.guards:
-                keys.append(guard)
-                args += [run.token, run.plan.lease_ms, run.message_id]
-        if keys:
-            lost = self.scripts["renew_leases"](keys=keys, args=args)
-            if lost:
-                logger.warning("%d running leases were lost before renewal", lost)
+        lost = self.leases.renew(self.scripts["renew_leases"])
+        if lost:
+            logger.warning("%d running leases were lost before renewal", lost)
 
-    def _flush_due_windows(self) -> None:
-        flushed = self.scripts["flush_due"](
-            keys=[self.keys.debounce_due],
-            args=[100, self.keys.debounce_items_prefix, self.idempotency_ttl],
+    def _tick(self) -> None:
+        flushed, woken, dropped, unparked = self.scripts["flush_due"](
+            keys=[self.keys.debounce_due, self.keys.waits, self.keys.throttle_due],
+            args=[TICK_BATCH, self.keys.debounce_items_prefix],
         )
-        for index in range(0, len(flushed), 5):
-            window, _, _, last_at, flushed_at = flushed[index : index + 5]
-            actor_name = window.decode().split(":")[-2]
-            metrics.count(actor_name, "batch_flushed")
-            metrics.observe_flush_delay(actor_name, (int(flushed_at) - int(last_at)) / 1000)
+        broker = getattr(self, "_broker", None)
+        known = broker.actors if broker is not None else {}
+        for index in range(0, len(flushed), 4):
+            raw_name, _, last_at, flushed_at = flushed[index : index + 4]
+            name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
+            label = name if name in known else "other"  # labels come from declared actors only
+            metrics.count(label, "batch_flushed")
+            metrics.observe_flush_delay(label, (int(flushed_at) - int(last_at)) / 1000)
+        if int(woken):
+            metrics.count("other", "waiters_woken", int(woken))
+        if int(dropped):
+            metrics.count("other", "duplicate_skipped", int(dropped))
+        if int(unparked):
+            metrics.count("other", "throttle_unparked", int(unparked))
+
+
+def _ack_keys(ack_keys: list[str]) -> list[str]:
+    return list(ack_keys) if ack_keys else list(NO_ACK)
+
+
+def _ack_args(ack_args: list[Any]) -> list[Any]:
+    return list(ack_args) if ack_args else list(NO_ACK)
+
+
+def find_flow_control(broker: Broker) -> FlowControl | None:
+    for middleware in broker.middleware:
+        if isinstance(middleware, FlowControl):
+            return middleware
+    return None

@@ -23,6 +23,9 @@ OUTCOMES = (
     "lease_expired",
     "lease_lost",
     "released_after_failure",
+    "batch_items_missing",
+    "waiters_woken",
+    "throttle_unparked",
 )
 
 

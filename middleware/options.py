@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -17,6 +17,8 @@ from typing import Any
 from dramatiq import Actor
 from dramatiq.broker import MessageProxy
 from dramatiq.message import Message
+
+from middleware.errors import InvalidFlowOption
 
 #: (args, kwargs) -> key. A key function must be deterministic across processes.
 KeyFunction = Callable[[tuple[Any, ...], dict[str, Any]], str]
@@ -46,6 +48,42 @@ ACTOR_OPTIONS = frozenset(
 )
 
 THROTTLE_MODES = ("drop", "delay")
+
+DAY_MS = 24 * 3600 * 1000
+#: Whole-number options in milliseconds (or counts), with the range each accepts. Redis rejects a
+#: zero or negative expiry, and a value past these bounds is a typo, never a wish.
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "idempotency_ttl": (1_000, 366 * DAY_MS),
+    "lease_ms": (100, DAY_MS),
+    "debounce_window": (1, DAY_MS),
+    "debounce_max_wait": (1, DAY_MS),
+    "debounce_max_items": (1, 100_000),
+    "dedup": (1, 366 * DAY_MS),
+    "throttle_limit": (1, 1_000_000_000),
+    "throttle_period": (1, 366 * DAY_MS),
+}
+
+
+def validate_options(owner: str, options: Mapping[str, Any]) -> None:
+    """Refuse an option value the scripts could not use, naming the option (InvalidFlowOption)."""
+    for name, (low, high) in INTEGER_RANGES.items():
+        value = options.get(name)
+        if value is None or (name == "dedup" and value is False):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidFlowOption(
+                f"{owner}: {name} must be a whole number from {low} to {high}, not {value!r}"
+            )
+    mode = options.get("throttle_mode")
+    if mode is not None and mode not in THROTTLE_MODES:
+        raise InvalidFlowOption(f"{owner}: throttle_mode must be one of {THROTTLE_MODES}, not {mode!r}")
+    keep = options.get("keep_key_on_failure")
+    if keep is not None and not isinstance(keep, bool):
+        raise InvalidFlowOption(f"{owner}: keep_key_on_failure must be True or False, not {keep!r}")
+    for name in ("idempotency_key", "debounce", "dedup_key", "throttle"):
+        source = options.get(name)
+        if source is not None and not (callable(source) or (isinstance(source, str) and source)):
+            raise InvalidFlowOption(f"{owner}: {name} must be an argument name or a function, not {source!r}")
 
 
 def read_option(message: AnyMessage, actor: Actor[Any, Any], name: str, default: Any) -> Any:
@@ -91,6 +129,12 @@ def content_hash(actor_name: str, message: AnyMessage, fields: Sequence[str] | N
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def scheduled_tick_ms(scheduled_at: str) -> int:
-    """periodiq's `scheduled_at` as epoch ms, so schedulers in different time zones agree."""
-    return int(datetime.fromisoformat(scheduled_at).timestamp() * 1000)
+def scheduled_slot_ms(scheduled_at: str) -> int:
+    """The cron slot (the minute) of periodiq's `scheduled_at`, as epoch ms.
+
+    periodiq stamps a tick with the second it woke, and a scheduler started or woken late
+    stamps the same minute with another second; the minute is what a cron entry means.
+    Epoch ms, so schedulers in different time zones agree.
+    """
+    seconds = datetime.fromisoformat(scheduled_at).timestamp()
+    return int(seconds // 60 * 60 * 1000)

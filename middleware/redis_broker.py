@@ -1,24 +1,38 @@
-"""A RedisBroker whose acks FlowControl can take over: success record and ack in one script.
+"""A RedisBroker that lets FlowControl ack, park and requeue its messages, and merge at send.
 
 Dramatiq acks a message with its own script call after every after-hook has run. For a
 message FlowControl let run, that ack would be a round trip right after the one that
 records its success; here the consumer hands the ack to FlowControl instead, which runs
-both in `lua/after_success.lua` (group-committed with other threads' calls). The ack still
-happens where Dramatiq's would, after every middleware's after-hook, and the success record
-is written in the same atomic step, never after it. Messages FlowControl did not touch
-are acked exactly as by Dramatiq.
+both in one script (group-committed with other threads' calls). The ack still happens
+where Dramatiq's would, after every middleware's after-hook, and the record is written
+in the same atomic step, never after it. A failed run's give-back and its ack, or its
+requeue when its retry could not be enqueued, are one step too. Messages FlowControl
+did not touch are acked exactly as by Dramatiq.
+
+`enqueue` merges a debounced message into its window in Redis instead of queueing it,
+so a debounce window is measured from when messages were sent, whatever the workers
+are doing, and workers only ever fetch whole batches.
+
+This module and `lua/common.lua` hold what zapq borrows from Dramatiq's private Redis
+protocol (key names, the ack, `_RedisConsumer`); Dramatiq is pinned to the version
+they were checked against.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
+from uuid import uuid4
 
 import redis
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed
+from dramatiq.message import Message
+
+logger = logging.getLogger(__name__)
 
 #: Attribute FlowControl sets on a MessageProxy: called with the ack's keys and arguments
 #: (empty lists for a nack) instead of Dramatiq's ack. `acked` when its decision acked it.
@@ -37,6 +51,15 @@ def same_server(first: redis.Redis, second: redis.Redis) -> bool:
     return address(first) == address(second)
 
 
+def queue_key(namespace: str, queue_name: str) -> str:
+    """Dramatiq's list of a queue's message ids (its bodies are in `<key>.msgs`)."""
+    return f"{namespace}:{queue_name}"
+
+
+def heartbeat_key(namespace: str) -> str:
+    return f"{namespace}:__heartbeats__"
+
+
 def ack_call(broker: RedisBroker, message: MessageProxy) -> tuple[list[str], list[Any]]:
     """Keys and arguments of `dramatiq_ack` (lua/common.lua) for a message being processed.
 
@@ -45,8 +68,8 @@ def ack_call(broker: RedisBroker, message: MessageProxy) -> tuple[list[str], lis
     namespace, broker_id, queue_name = broker.namespace, broker.broker_id, message.queue_name
     keys = [
         f"{namespace}:__acks__.{broker_id}.{queue_name}",
-        f"{namespace}:{queue_name}.msgs",
-        f"{namespace}:__heartbeats__",
+        f"{queue_key(namespace, queue_name)}.msgs",
+        heartbeat_key(namespace),
     ]
     return keys, [message.options["redis_message_id"], broker_id, current_millis()]
 
@@ -62,6 +85,22 @@ class FlowControlRedisBroker(RedisBroker):
     def consumer_class(self) -> type[_RedisConsumer]:
         return _FlowControlConsumer
 
+    def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
+        flow_control = self._flow_control()
+        if delay is not None or flow_control is None or not flow_control.merges_on_send(self, message):
+            return super().enqueue(message, delay=delay)
+        message = message.copy(options={"redis_message_id": str(uuid4())})
+        self.emit_before("enqueue", message, delay)
+        if not flow_control.absorb_on_send(self, message):
+            self.do_enqueue(message.queue_name, message.options["redis_message_id"], message.encode())
+        self.emit_after("enqueue", message, delay)
+        return message
+
+    def _flow_control(self) -> Any:
+        from middleware.flow_control import find_flow_control
+
+        return find_flow_control(self)
+
 
 class _FlowControlConsumer(_RedisConsumer):
     def ack(self, message: MessageProxy) -> None:
@@ -72,31 +111,39 @@ class _FlowControlConsumer(_RedisConsumer):
         if message.queue_name != self.queue_name:
             # Acked on another queue than its own (Dramatiq's comment: a delayed message): the
             # handler still records what it must, and Dramatiq acks as it always does.
-            _record_without_ack(handler)
+            _run_handler(handler, [], [])
             super().ack(message)
             return
         keys, args = ack_call(self.broker, message)
         try:
-            handler(keys, args)
-        except redis.RedisError as error:  # Dramatiq retries a post-process that lost its connection
-            raise ConnectionClosed(error) from None
+            if not _run_handler(handler, keys, args):
+                super().ack(message)
         finally:
             self.queued_message_ids.discard(message.message_id)
         delattr(message, ACK_HANDLER)
 
     def nack(self, message: MessageProxy) -> None:
-        # A later middleware failed a message after FlowControl saw it succeed: record that
-        # success as FlowControl would have, then dead-letter it as Dramatiq does.
+        # A message that failed for good: FlowControl gives back what it held, then Dramatiq
+        # dead-letters it as it always does.
         handler: AckHandler | None = getattr(message, ACK_HANDLER, None)
         if handler is not None:
-            _record_without_ack(handler)
+            _run_handler(handler, [], [])
             delattr(message, ACK_HANDLER)
         super().nack(message)
 
 
-def _record_without_ack(handler: AckHandler) -> None:
-    """What the handler records besides the ack (a success), with Dramatiq left to ack or nack."""
+def _run_handler(handler: AckHandler, keys: list[str], args: list[Any]) -> bool:
+    """Run an ack handler; False when it failed for a reason other than the connection.
+
+    A lost connection is Dramatiq's ConnectionClosed, which makes the worker retry the ack
+    until Redis answers. Any other error (a script error) is logged, and the caller falls
+    back to Dramatiq's own ack rather than retrying something that cannot succeed.
+    """
     try:
-        handler([], [])
-    except redis.RedisError as error:
+        handler(keys, args)
+    except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as error:
         raise ConnectionClosed(error) from None
+    except redis.RedisError:
+        logger.exception("flow-control ack handler failed; acking as Dramatiq does")
+        return False
+    return True

@@ -22,12 +22,22 @@ class ScriptCall(Protocol):
     def __call__(self, *, keys: list[Any], args: list[Any]) -> Any: ...
 
 
-def load_scripts(client: redis.Redis) -> dict[str, ScriptCall]:
+class LoadedScripts(dict[str, ScriptCall]):
+    """The scripts by name; `group` is the group-committed one, for callers that pipeline it."""
+
+    def __init__(self, group: BatchedScripts) -> None:
+        super().__init__()
+        self.group = group
+
+
+def load_scripts(client: redis.Redis) -> LoadedScripts:
     common = (LUA_DIR / "common.lua").read_text()
     group = BatchedScripts(
         client, common, {name: (LUA_DIR / f"{name}.lua").read_text() for name in PER_MESSAGE_SCRIPTS}
     )
-    scripts: dict[str, ScriptCall] = {name: group[name] for name in PER_MESSAGE_SCRIPTS}
+    scripts = LoadedScripts(group)
+    for name in PER_MESSAGE_SCRIPTS:
+        scripts[name] = group[name]
     for name in BACKGROUND_SCRIPTS:
         scripts[name] = client.register_script(common + "\n" + (LUA_DIR / f"{name}.lua").read_text())
     return scripts

@@ -5,6 +5,10 @@ loop. This runs the broker's own `dispatch` Lua script through `redis.asyncio`
 with the same arguments RedisBroker.enqueue uses, so workers receive exactly the
 message `send()` would have produced, and the middleware enqueue hooks still run.
 
+A debounced message is merged into its window instead, with FlowControl's own merge
+script, exactly as `FlowControlRedisBroker.enqueue` does for `send()`: the window then
+follows when customers wrote, not when a worker thread got to their messages.
+
 Requests that enqueue at the same moment share a round trip (group commit): while one
 pipeline is at Redis, the next requests queue up, and the next pipeline carries them
 all. An idle server sends at once; a busy one writes and parses once per batch instead
@@ -23,6 +27,8 @@ from dramatiq.brokers.redis import RedisBroker, _scripts
 from dramatiq.common import current_millis
 from dramatiq.message import Message
 
+from middleware.flow_control import FlowControl, find_flow_control
+
 BROKER_TIMEOUT_S = 2.0
 MAX_BATCH = 256
 
@@ -31,11 +37,21 @@ class BrokerUnavailable(Exception):
     """Redis did not take the message; the caller should answer 503 so the sender retries."""
 
 
-class _Submission:
-    __slots__ = ("arguments", "future")
+class _Command:
+    """One EVALSHA of a pipeline: Dramatiq's enqueue, or FlowControl's merge of a debounced message."""
 
-    def __init__(self, arguments: list[list[Any]], future: asyncio.Future[None]) -> None:
-        self.arguments = arguments
+    __slots__ = ("actor_name", "arguments", "merge", "message")
+
+    def __init__(self, message: Message[Any], arguments: list[Any], *, merge: bool) -> None:
+        self.message, self.arguments, self.merge = message, arguments, merge
+        self.actor_name = message.actor_name
+
+
+class _Submission:
+    __slots__ = ("commands", "future")
+
+    def __init__(self, commands: list[_Command], future: asyncio.Future[None]) -> None:
+        self.commands = commands
         self.future = future
 
 
@@ -46,6 +62,7 @@ class AsyncEnqueuer:
             redis_url, socket_timeout=BROKER_TIMEOUT_S, socket_connect_timeout=BROKER_TIMEOUT_S
         )
         self._dispatch = self.client.register_script(_scripts["dispatch"])
+        self.flow_control: FlowControl | None = find_flow_control(broker)
         self._waiting: list[_Submission] = []
         self._flushing = False
 
@@ -65,7 +82,7 @@ class AsyncEnqueuer:
             return []
         prepared = [self._prepare(message) for message in messages]
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Submission([self._arguments(message) for message in prepared], future))
+        self._waiting.append(_Submission([self._command(message) for message in prepared], future))
         if not self._flushing:
             self._flushing = True
             asyncio.get_running_loop().create_task(self._flush())
@@ -84,34 +101,61 @@ class AsyncEnqueuer:
             self._flushing = False
 
     async def _send_batch(self, batch: list[_Submission]) -> None:
+        commands = [command for item in batch for command in item.commands]
         try:
-            results = await self._pipelined([arguments for item in batch for arguments in item.arguments])
+            results = await self._pipelined(commands)
+            # A merge that did not absorb its message (its key is running as a plain message)
+            # leaves it to be queued as Dramatiq would.
+            unmerged = [
+                self._dispatch_command(command.message)
+                for command, result in zip(commands, results, strict=True)
+                if command.merge and not isinstance(result, Exception) and not self._absorbed(command, result)
+            ]
+            if unmerged:
+                results += await self._pipelined(unmerged)
         except (redis.RedisError, OSError) as error:
             for item in batch:
                 _settle(item.future, BrokerUnavailable(str(error)))
             return
-        at = 0
+        failed = {
+            id(command.message)
+            for command, result in zip(commands + unmerged, results, strict=True)
+            if isinstance(result, Exception)
+        }
         for item in batch:
-            errors = [
-                result for result in results[at : at + len(item.arguments)] if isinstance(result, Exception)
-            ]
-            at += len(item.arguments)
-            _settle(item.future, BrokerUnavailable(str(errors[0])) if errors else None)
+            errors = [command for command in item.commands if id(command.message) in failed]
+            _settle(
+                item.future, BrokerUnavailable(f"Redis refused {errors[0].actor_name}") if errors else None
+            )
 
-    async def _pipelined(self, argument_lists: list[list[Any]]) -> list[Any]:
+    def _absorbed(self, command: _Command, reply: Any) -> bool:
+        assert self.flow_control is not None
+        try:
+            decision = self.flow_control.script_group.single_result(reply)
+        except redis.ResponseError:
+            return False
+        return self.flow_control.count_send_decision(command.actor_name, decision)
+
+    async def _pipelined(self, commands: list[_Command]) -> list[Any]:
         # Raw EVALSHA: a pipeline given the Script object would first ask SCRIPT EXISTS, a
         # second round trip on every call. A Redis that lost its scripts (a restart) refuses
-        # every command of the pipeline, so loading the script and going again is safe.
-        results = await self._evalsha_all(argument_lists)
+        # every command of the pipeline, so loading the scripts and going again is safe.
+        results = await self._evalsha_all(commands)
         if any(isinstance(result, redis.exceptions.NoScriptError) for result in results):
             await self.client.script_load(self._dispatch.script)
-            results = await self._evalsha_all(argument_lists)
+            if self.flow_control is not None:
+                await self.client.script_load(self.flow_control.script_group.source)
+            results = await self._evalsha_all(commands)
         return results
 
-    async def _evalsha_all(self, argument_lists: list[list[Any]]) -> list[Any]:
+    async def _evalsha_all(self, commands: list[_Command]) -> list[Any]:
         pipeline = self.client.pipeline(transaction=False)
-        for arguments in argument_lists:
-            pipeline.evalsha(self._dispatch.sha, 1, self.broker.namespace, *arguments)
+        for command in commands:
+            if command.merge:
+                assert self.flow_control is not None
+                pipeline.evalsha(self.flow_control.script_group.sha, *command.arguments)
+            else:
+                pipeline.evalsha(self._dispatch.sha, 1, self.broker.namespace, *command.arguments)
         results: list[Any] = await pipeline.execute(raise_on_error=False)
         return results
 
@@ -119,6 +163,17 @@ class AsyncEnqueuer:
         message = message.copy(options={"redis_message_id": str(uuid4())})
         self.broker.emit_before("enqueue", message, None)
         return message
+
+    def _command(self, message: Message[Any]) -> _Command:
+        if self.flow_control is not None:
+            request = self.flow_control.merge_request(self.broker, message)
+            if request is not None:
+                arguments = self.flow_control.script_group.evalsha_arguments("before_process", *request)
+                return _Command(message, arguments, merge=True)
+        return self._dispatch_command(message)
+
+    def _dispatch_command(self, message: Message[Any]) -> _Command:
+        return _Command(message, self._arguments(message), merge=False)
 
     def _arguments(self, message: Message[Any]) -> list[Any]:
         return [

@@ -1,33 +1,45 @@
--- Give back what a failed run held: its leases (or keep them as F records), its throttle
--- slot, and, when a debounce batch failed for good, the merged messages' guards.
--- KEYS: guard_1..guard_n, throttle_key, items_key
--- ARGV: token, keep (0/1), final (0/1), failed_value, ttl_ms_1..ttl_ms_n
-local n = #KEYS - 2
-local prefix = "R|" .. ARGV[1] .. "|"
-local keep, final = ARGV[2] == "1", ARGV[3] == "1"
+-- Give back what a failed run held: its leases (or keep them as F records), its throttle slot,
+-- its parked duplicates (back on their queues), and, when a debounce batch failed for good, the
+-- merged messages' guards; then finish the message as asked ("ack", "requeue" or "").
+-- KEYS: guard_1..guard_n, throttle_key, items_key, waits_key, throttle_due_key,
+--       acks_set, messages_hash, heartbeats
+-- ARGV: rid, keep (0/1), final (0/1), failed_value, n, ttl_ms_1..ttl_ms_n, message_id, finish,
+--       then the ack's redis_message_id, worker_id, timestamp_ms
+local rid, keep, final = ARGV[1], ARGV[2] == "1", ARGV[3] == "1"
+local n = tonumber(ARGV[5])
+local throttle_key, items_key, waits_key, throttle_due_key = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], KEYS[n + 4]
+local message_id = ARGV[6 + n]
 for i = 1, n do
   local value = redis.call("GET", KEYS[i])
-  if value and string.sub(value, 1, #prefix) == prefix then
+  if value and lease_of(value) == rid then
     if keep and final then
-      redis.call("SET", KEYS[i], ARGV[4], "PX", ARGV[4 + i])
+      redis.call("SET", KEYS[i], ARGV[4], "PX", ARGV[5 + i])
     else
       redis.call("DEL", KEYS[i])
     end
+    release_waiters(KEYS[i], waits_key)
   end
 end
-if KEYS[n + 1] ~= "" then
-  redis.call("ZREM", KEYS[n + 1], ARGV[1])
+if throttle_key ~= "" then
+  redis.call("ZREM", throttle_key, message_id)
+  redis.call("ZREM", throttle_key .. ":running", message_id)
+  if redis.call("LLEN", throttle_key .. ":parked") > 0 then
+    redis.call("ZADD", throttle_due_key, 0, throttle_key)
+  end
 end
 local released = 0
-if final and not keep and KEYS[n + 2] ~= "" then
-  for _, entry in ipairs(redis.call("LRANGE", KEYS[n + 2], 0, -1)) do
-    for _, guard in ipairs(cjson.decode(entry)["g"] or {}) do
-      local value = redis.call("GET", guard)
-      if value and string.sub(value, 1, 2) == "M|" then
-        redis.call("DEL", guard)
-        released = released + 1
+if final and not keep and items_key ~= "" then
+  for _, entry in ipairs(redis.call("LRANGE", items_key, 0, -1)) do
+    if string.find(entry, "\n", 1, true) then
+      for _, guard in ipairs(entry_header(entry)["g"] or {}) do
+        local value = redis.call("GET", guard)
+        if value and string.sub(value, 1, 2) == "M|" then
+          redis.call("DEL", guard)
+          released = released + 1
+        end
       end
     end
   end
 end
+finish_message(ARGV[7 + n], KEYS, ARGV)
 return released

@@ -1,20 +1,34 @@
--- Record completion on every guard; report how many leases were no longer ours. With the
--- message's Dramatiq ack keys, also ack it, as the broker's own ack does: the success record
--- and the ack are one atomic step, so a message is never acked without its record.
--- KEYS: guard_1..guard_n, [acks_set, messages_hash, heartbeats_zset]
--- ARGV: token, done_value, n, ttl_ms_1..ttl_ms_n, [redis_message_id, worker_id, timestamp_ms]
-local n = tonumber(ARGV[3])
-local lost = 0
-local prefix = "R|" .. ARGV[1] .. "|"
+-- Record completion on every guard this run still holds, skip its parked duplicates, drop a
+-- finished batch's items, free its throttle lease (the slot counts for the period), and ack.
+-- Returns {lost, parked duplicates skipped per guard}.
+-- A guard whose lease another run took (a higher fence) is left alone and reported as lost:
+-- that success is refused, the other run decides the key.
+-- KEYS: guard_1..guard_n, throttle_key, items_key, waits_key, acks_set, messages_hash, heartbeats
+-- ARGV: rid, fence, done_value, n, done_ttl_1..done_ttl_n, message_id, finish ("ack" or ""),
+--       then the ack's redis_message_id, worker_id, timestamp_ms
+local rid, fence, done = ARGV[1], ARGV[2], ARGV[3]
+local n = tonumber(ARGV[4])
+local throttle_key, items_key, waits_key = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3]
+local lost, skipped = 0, {}
 for i = 1, n do
   local value = redis.call("GET", KEYS[i])
-  -- Already done_value: the same call again, after a connection error hid its reply.
-  if value ~= ARGV[2] and (not value or string.sub(value, 1, #prefix) ~= prefix) then
-    lost = lost + 1
+  -- Already done: the same call again, after a connection error hid its reply.
+  if value ~= done then
+    local owner, _, owner_fence = lease_of(value or "")
+    if value and owner == rid and owner_fence == fence then
+      redis.call("SET", KEYS[i], done, "PX", ARGV[4 + i])
+      skipped[i] = drop_waiters(KEYS[i], waits_key)
+    else
+      lost = lost + 1
+    end
   end
-  redis.call("SET", KEYS[i], ARGV[2], "PX", ARGV[3 + i])
+  skipped[i] = skipped[i] or 0
 end
-if #KEYS > n then
-  dramatiq_ack(KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], ARGV[4 + n], ARGV[5 + n], ARGV[6 + n])
+if throttle_key ~= "" then
+  redis.call("ZREM", throttle_key .. ":running", ARGV[5 + n])
 end
-return lost
+if items_key ~= "" and lost == 0 then
+  redis.call("DEL", items_key)
+end
+finish_message(ARGV[6 + n], KEYS, ARGV)
+return {lost, skipped}

@@ -1,25 +1,82 @@
 -- Shared prelude, prepended to every zapq script (Redis 6 has no FUNCTION LOAD).
 --
 -- Guard records (one string key each):
---   R|<token>|<deadline_ms>|<message_id>   a run holds the lease until deadline_ms
---   D|<message_id>                         succeeded; duplicates are skipped
---   M|<batch_id>                           merged into a debounce batch; duplicates are skipped
---   F|<message_id>                         failed for good and kept (keep_on_failure)
+--   R|<rid>|<deadline_ms>|<fence>|<message_id>  a delivery (Dramatiq's redis_message_id) holds the
+--                                               lease until deadline_ms; fence orders the holders
+--   D|<message_id>                              succeeded; duplicates are skipped
+--   M|<batch_id>                                merged into a debounce batch; duplicates are skipped
+--   F|<message_id>                              failed for good and kept (keep_on_failure)
+--
+-- A delivery is its redis_message_id: a redelivery after a crash and a script call re-sent after
+-- its reply was lost carry the same one, and so recognise the lease they already hold. Every
+-- script is therefore safe to run twice for one delivery.
 
 local function now_ms()
   local t = redis.call("TIME")
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- rid, deadline, fence of a lease record (nil for other records).
 local function lease_of(value)
-  local _, _, token, deadline = string.find(value, "^R|([^|]*)|(%d+)|")
-  return token, tonumber(deadline)
+  local _, _, rid, deadline, fence = string.find(value, "^R|([^|]*)|(%d+)|(%d+)|")
+  return rid, tonumber(deadline), fence
+end
+
+-- A debounce entry is a one-line JSON header (ASCII: guard keys, send time) and, after a newline,
+-- the item as the Python side encoded it; Lua never decodes the item, so any string survives.
+local function entry_header(entry)
+  local stop = string.find(entry, "\n", 1, true)
+  if stop then
+    entry = string.sub(entry, 1, stop - 1)
+  end
+  return cjson.decode(entry)
+end
+
+local function waiters_of(guard)
+  return guard .. ":waiters"
+end
+
+-- Waiter entries are "<queue key>|<redis message id>": the message body stays in the queue's
+-- .msgs hash while it waits, and goes back on the queue list when it is released.
+local function split_waiter(entry)
+  local _, _, queue_key, rid = string.find(entry, "^(.*)|([^|]*)$")
+  return queue_key, rid
+end
+
+-- The key's run failed or vanished: every parked duplicate goes back on its queue (one of them
+-- will take the key, the others park again).
+local function release_waiters(guard, waits_key)
+  local list = waiters_of(guard)
+  local released = 0
+  for _, entry in ipairs(redis.call("LRANGE", list, 0, -1)) do
+    local queue_key, rid = split_waiter(entry)
+    if redis.call("HEXISTS", queue_key .. ".msgs", rid) == 1 then
+      redis.call("RPUSH", queue_key, rid)
+      released = released + 1
+    end
+  end
+  redis.call("DEL", list)
+  redis.call("ZREM", waits_key, guard)
+  return released
+end
+
+-- The key's run succeeded: its parked duplicates are skipped, their bodies dropped.
+local function drop_waiters(guard, waits_key)
+  local list = waiters_of(guard)
+  local dropped = 0
+  for _, entry in ipairs(redis.call("LRANGE", list, 0, -1)) do
+    local queue_key, rid = split_waiter(entry)
+    dropped = dropped + redis.call("HDEL", queue_key .. ".msgs", rid)
+  end
+  redis.call("DEL", list)
+  redis.call("ZREM", waits_key, guard)
+  return dropped
 end
 
 -- Move a debounce window's batch onto its Dramatiq queue, exactly as the broker's own
 -- enqueue does (message body in <ns>:<queue>.msgs, id on the <ns>:<queue> list).
-local function flush_window(window, due_key, items_prefix, batch_ttl_ms)
-  local w = redis.call("HMGET", window, "batch", "queue", "ns", "msg", "rid", "first", "last")
+local function flush_window(window, due_key, items_prefix)
+  local w = redis.call("HMGET", window, "batch", "queue", "ns", "msg", "rid", "first", "last", "ttl", "actor")
   if not w[1] then
     redis.call("ZREM", due_key, window)
     return nil
@@ -29,17 +86,66 @@ local function flush_window(window, due_key, items_prefix, batch_ttl_ms)
   redis.call("RPUSH", items_prefix .. batch, '{"f":' .. now_ms() .. ',"o":' .. w[6] .. '}')
   redis.call("HSET", ns .. ":" .. queue .. ".msgs", rid, msg)
   redis.call("RPUSH", ns .. ":" .. queue, rid)
-  redis.call("PEXPIRE", items_prefix .. batch, batch_ttl_ms)
+  redis.call("PEXPIRE", items_prefix .. batch, tonumber(w[8]))
   redis.call("DEL", window)
   redis.call("ZREM", due_key, window)
-  return {batch, w[6], w[7]}
+  return {batch, w[6], w[7], w[9]}
 end
 
 -- Dramatiq's ack (its dispatch.lua "ack" command), for a message FlowControl acks itself:
 -- heartbeat, then drop the message from the worker's unacked set and from the queue's hash.
-local function dramatiq_ack(acks_key, messages_key, heartbeats_key, redis_message_id, worker_id, timestamp)
+local function dramatiq_ack(acks_key, messages_key, heartbeats_key, rid, worker_id, timestamp)
   redis.call("ZADD", heartbeats_key, timestamp, worker_id)
-  if redis.call("SREM", acks_key, redis_message_id) > 0 then
-    redis.call("HDEL", messages_key, redis_message_id)
+  if redis.call("SREM", acks_key, rid) > 0 then
+    redis.call("HDEL", messages_key, rid)
   end
+end
+
+-- Take a message out of the worker's unacked set but keep its body: it is parked (a waiter, a
+-- throttled message) and goes back on its queue later. Returns whether this call took it out.
+local function dramatiq_park(acks_key, heartbeats_key, rid, worker_id, timestamp)
+  redis.call("ZADD", heartbeats_key, timestamp, worker_id)
+  return redis.call("SREM", acks_key, rid) > 0
+end
+
+-- Put an unacked message back on its queue (Dramatiq's "requeue"): it could not be decided or
+-- its retry could not be enqueued, and it must not be lost.
+local function dramatiq_requeue(acks_key, messages_key, heartbeats_key, rid, worker_id, timestamp)
+  redis.call("ZADD", heartbeats_key, timestamp, worker_id)
+  if redis.call("SREM", acks_key, rid) > 0 then
+    local queue_key = string.sub(messages_key, 1, -6)
+    redis.call("RPUSH", queue_key, rid)
+  end
+end
+
+-- Finish a message the way the caller asked: "ack", "requeue" or "" (leave it to Dramatiq).
+-- The last three keys and arguments of a script are the ack's (a script's KEYS and ARGV are
+-- passed in: group-committed scripts run as functions over their own slices).
+local function finish_message(how, keys, args)
+  if how == "ack" or how == "requeue" then
+    local k, a = #keys, #args
+    local finish = how == "ack" and dramatiq_ack or dramatiq_requeue
+    finish(keys[k - 2], keys[k - 1], keys[k], args[a - 2], args[a - 1], args[a])
+  end
+end
+
+-- Throttle: drop slots whose period ended and slots of runs that crashed (their lease ran out).
+local function prune_throttle(throttle_key, now, period)
+  local running = throttle_key .. ":running"
+  local crashed = redis.call("ZRANGEBYSCORE", running, "-inf", now)
+  for _, member in ipairs(crashed) do
+    redis.call("ZREM", throttle_key, member)
+  end
+  redis.call("ZREMRANGEBYSCORE", running, "-inf", now)
+  redis.call("ZREMRANGEBYSCORE", throttle_key, "-inf", now - period)
+end
+
+-- Hold a throttle slot for `member` until its lease deadline (the slot then counts for the period).
+local function hold_slot(throttle_key, member, now, deadline, period, gc_ms)
+  if not redis.call("ZSCORE", throttle_key, member) then
+    redis.call("ZADD", throttle_key, now, member)
+  end
+  redis.call("ZADD", throttle_key .. ":running", deadline, member)
+  redis.call("PEXPIRE", throttle_key, math.max(period, gc_ms))
+  redis.call("PEXPIRE", throttle_key .. ":running", gc_ms)
 end

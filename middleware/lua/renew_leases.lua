@@ -1,16 +1,27 @@
--- Push the deadline of every lease this process still holds; count the ones it lost.
--- KEYS: guard keys   ARGV: gc_ms, then per key: token, lease_ms, message_id
+-- Push the deadline of every lease this process still holds, and of the throttle slots its runs
+-- hold; heartbeat the worker (a busy worker's unacked messages must not look abandoned, since a
+-- redelivered copy would recognise the lease as its own). Returns how many leases were lost.
+-- KEYS: heartbeats_zset, guard_1..guard_n, throttle_running_1..throttle_running_t
+-- ARGV: worker_id, gc_ms, n, per guard: rid, lease_ms; per throttle key: message_id, lease_ms
 local now = now_ms()
-local gc_ms = ARGV[1]
+local gc_ms, n = tonumber(ARGV[2]), tonumber(ARGV[3])
+if KEYS[1] ~= "" then
+  redis.call("ZADD", KEYS[1], now, ARGV[1])
+end
 local lost = 0
-for i = 1, #KEYS do
-  local token, lease_ms, message_id = ARGV[3 * i - 1], tonumber(ARGV[3 * i]), ARGV[3 * i + 1]
-  local prefix = "R|" .. token .. "|"
-  local value = redis.call("GET", KEYS[i])
-  if value and string.sub(value, 1, #prefix) == prefix then
-    redis.call("SET", KEYS[i], prefix .. (now + lease_ms) .. "|" .. message_id, "PX", gc_ms)
+for i = 2, n + 1 do
+  local rid, lease_ms = ARGV[2 * i], tonumber(ARGV[2 * i + 1])
+  local value = redis.call("GET", KEYS[i]) or ""
+  local _, _, owner, fence, rest = string.find(value, "^R|([^|]*)|%d+|(%d+)|(.*)$")
+  if owner == rid then
+    redis.call("SET", KEYS[i], "R|" .. rid .. "|" .. (now + lease_ms) .. "|" .. fence .. "|" .. rest, "PX", gc_ms)
+    redis.call("PEXPIRE", waiters_of(KEYS[i]), gc_ms)
   else
     lost = lost + 1
   end
+end
+for i = n + 2, #KEYS do
+  redis.call("ZADD", KEYS[i], "XX", now + tonumber(ARGV[2 * i + 1]), ARGV[2 * i])
+  redis.call("PEXPIRE", KEYS[i], gc_ms)
 end
 return lost

@@ -14,3 +14,12 @@ def decisions(actor, outcome: str) -> float:  # type: ignore[no-untyped-def]
 def drain(broker, worker) -> None:  # type: ignore[no-untyped-def]
     broker.join("default", timeout=20_000)
     worker.join()
+
+
+def flow_control(broker):  # type: ignore[no-untyped-def]
+    """The broker's FlowControl middleware (its keyspace names the keys a test inspects)."""
+    from middleware.flow_control import find_flow_control
+
+    middleware = find_flow_control(broker)
+    assert middleware is not None
+    return middleware

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.middleware.helpers import decisions, drain
+from tests.middleware.helpers import decisions, drain, flow_control
 
 
 def test_duplicate_after_success_is_skipped_and_counted(declare, broker, worker):
@@ -156,7 +156,8 @@ def test_success_is_recorded_in_the_ack_s_script_call(declare, broker, worker, r
     message = charge.send("o-1")
     drain(broker, worker)
 
-    assert redis_client.get(f"zapq:guard:{charge.actor_name}:idem:o-1") == f"D|{message.message_id}".encode()
+    guard = flow_control(broker).keys.guard(charge.actor_name, "idem", "o-1")
+    assert redis_client.get(guard) == f"D|{message.message_id}".encode()
     assert redis_client.hlen("dramatiq:default.msgs") == 0
     assert all(redis_client.scard(key) == 0 for key in redis_client.scan_iter("dramatiq:__acks__.*"))
     assert dramatiq_acks == []  # acked by FlowControl's success script, not by a call of its own

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.middleware.helpers import drain
+from tests.middleware.helpers import drain, flow_control
 
 
 def test_excess_is_dropped_per_key(declare, broker, worker, redis_client):
@@ -23,7 +23,7 @@ def test_excess_is_dropped_per_key(declare, broker, worker, redis_client):
     drain(broker, worker)
 
     assert sorted(runs) == [("u1", "inactive_48h"), ("u1", "price_drop"), ("u2", "inactive_48h")]
-    key = f"zapq:throttle:{reengage.actor_name}:u1:inactive_48h"
+    key = flow_control(broker).keys.throttle(reengage.actor_name, "u1:inactive_48h")
     assert redis_client.zcard(key) == 1
     assert 0 < redis_client.pttl(key) <= 86_400_000
 

@@ -16,7 +16,16 @@ VERIFY = {"hub.mode": "subscribe", "hub.verify_token": "test-verify-token", "hub
 
 
 def queued(redis_client, broker) -> int:
-    return redis_client.llen(f"{broker.namespace}:default")
+    """Messages Redis holds for the workers: on the queue, or merged into their debounce window at send."""
+    from middleware.flow_control import find_flow_control
+
+    on_queue = redis_client.llen(f"{broker.namespace}:default")
+    items_prefix = find_flow_control(broker).keys.debounce_items_prefix
+    merged = sum(
+        sum(1 for entry in redis_client.lrange(key, 0, -1) if b"\n" in entry)
+        for key in redis_client.scan_iter(f"{items_prefix}*")
+    )
+    return on_queue + merged
 
 
 def test_handshake_echoes_the_challenge_for_our_verify_token(web_client):
