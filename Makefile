@@ -56,10 +56,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+## `make bench BENCHMARKS="duplicates redis_memory"` runs only those (see `python -m bench --help`).
 bench: install
 	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && apt-get install -y -qq wrk) || \
 	  echo "wrk is missing: the ingest benchmark will be skipped"
-	$(PY) -m bench
+	$(PY) -m bench $(BENCHMARKS)
 
 clean:
 	rm -rf $(VENV) var

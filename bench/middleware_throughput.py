@@ -97,7 +97,7 @@ def measure_flush_latency(client: redis.Redis, group: WorkerGroup) -> None:
     for burst in range(LATENCY_BURSTS):
         user = f"lat-{uuid.uuid4().hex[:6]}-{burst}"
         for _ in range(3):
-            bench_latency.send({"user": user, "sent": time.time()})
+            bench_latency.send_with_options(args=({"user": user, "sent": time.time()},))
             time.sleep(0.01)
         time.sleep(0.05)
     deadline = time.monotonic() + 30

@@ -49,22 +49,28 @@ class WorkerGroup:
              "--threads", str(self.threads)],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        log_path = Path(log.name)
-        while log_path.read_text(errors="replace").count("Worker process is ready") < self.processes:
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError(f"bench workers did not start; see {log_path}")
-            time.sleep(0.1)
-        __import__(self.module)
+        try:
+            deadline = time.monotonic() + 60
+            log_path = Path(log.name)
+            while log_path.read_text(errors="replace").count("Worker process is ready") < self.processes:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"bench workers did not start; see {log_path}")
+                time.sleep(0.1)
+            __import__(self.module)
+        except BaseException:  # `with` calls no __exit__ when __enter__ fails: stop the workers here
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         if self.process is not None:
-            os.killpg(self.process.pid, signal.SIGTERM)
             try:
+                os.killpg(self.process.pid, signal.SIGTERM)
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:  # the whole group is gone already (workers failed to start)
                 self.process.wait()
