@@ -23,6 +23,7 @@ from typing import Any, cast
 import redis
 from dramatiq import Actor, Broker
 from dramatiq.broker import MessageProxy
+from dramatiq.errors import ActorNotFound
 from dramatiq.message import Message
 from dramatiq.middleware import Middleware, MiddlewareError, SkipMessage
 
@@ -173,7 +174,10 @@ class FlowControl(Middleware):
             return False
         if "debounce_key" in message.options:
             return True
-        return "debounce" in broker.get_actor(message.actor_name).options
+        try:
+            return "debounce" in broker.get_actor(message.actor_name).options
+        except ActorNotFound:
+            return False
 
     def merge_request(self, broker: Broker, message: Message[Any]) -> tuple[list[Any], list[Any]] | None:
         """The merge call for a raw debounced message at send (`before_process.lua` keys, args), else None."""

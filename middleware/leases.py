@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from dramatiq.common import current_millis
+
 from middleware.planning import Plan
 from middleware.scripts import ScriptCall
 
@@ -72,5 +74,5 @@ class Leases:
                 slot_args += [run.message_id, run.plan.lease_ms]
         gc_ms = max((run.plan.gc_ms for run in runs), default=self.default_lease_ms * 20)
         keys = [self.heartbeat_key, *guard_keys, *slot_keys]
-        args = [self.worker_id, gc_ms, len(guard_keys), *guard_args, *slot_args]
+        args = [self.worker_id, gc_ms, len(guard_keys), current_millis(), *guard_args, *slot_args]
         return int(script(keys=keys, args=args))

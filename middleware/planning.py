@@ -17,6 +17,7 @@ from dramatiq import Actor
 from middleware.errors import InvalidFlowOption, UnkeyableMessage
 from middleware.keyspace import Keyspace
 from middleware.options import (
+    ACTOR_OPTIONS,
     AnyMessage,
     content_hash,
     key_from_source,
@@ -97,7 +98,7 @@ def plan_message(
 
 def _plan(actor: Actor[Any, Any], message: AnyMessage, defaults: Defaults, keys: Keyspace) -> Plan | None:
     options = message.options
-    overridden = {name: options[name] for name in options if name in actor.options or name in _NUMERIC}
+    overridden = {name: options[name] for name in options if name in ACTOR_OPTIONS}
     if overridden:
         try:
             validate_options(f"{actor.actor_name}: message {message.message_id}", overridden)
@@ -146,12 +147,6 @@ def _plan(actor: Actor[Any, Any], message: AnyMessage, defaults: Defaults, keys:
     if not plan.guards and not plan.throttle_key:
         return None
     return plan
-
-
-_NUMERIC = frozenset(
-    {"idempotency_ttl", "lease_ms", "debounce_window", "debounce_max_wait", "debounce_max_items", "dedup"}
-    | {"throttle_limit", "throttle_period", "throttle_mode", "keep_key_on_failure"}
-)
 
 
 def throttle_source(actor: Actor[Any, Any], message: AnyMessage) -> str | None:
