@@ -14,7 +14,7 @@ FAILURE_LOG_INTERVAL_S = 60.0
 
 
 class Ticker(threading.Thread):
-    """Call `tick` every `interval()` seconds until stopped; a failing tick is logged, never fatal.
+    """Call `tick` every `interval()` seconds (or when woken) until stopped; failures are never fatal.
 
     Failures are logged when they start, at most once a minute while they go on (with how
     many were not logged), and when ticks succeed again: a Redis outage is a few lines, not
@@ -26,12 +26,17 @@ class Ticker(threading.Thread):
         self.interval = interval
         self.tick = tick
         self.stopped = threading.Event()
+        self._woken = threading.Event()
         self._failing_since: float | None = None
         self._last_logged = 0.0
         self._unlogged = 0
 
     def run(self) -> None:
-        while not self.stopped.wait(self.interval()):
+        while True:
+            self._woken.wait(self.interval())
+            self._woken.clear()
+            if self.stopped.is_set():
+                return
             try:
                 self.tick()
             except Exception as error:
@@ -55,5 +60,10 @@ class Ticker(threading.Thread):
         else:
             self._unlogged += 1
 
+    def wake(self) -> None:
+        """Tick now rather than at the end of the current interval."""
+        self._woken.set()
+
     def stop(self) -> None:
         self.stopped.set()
+        self._woken.set()

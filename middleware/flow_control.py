@@ -17,6 +17,9 @@ import logging
 import random
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, cast
 
@@ -187,8 +190,9 @@ class FlowControl(Middleware):
         plan = plan_message(actor, message, self.defaults, self.keys)
         if plan is None or plan.mode != "merge":
             return None
-        rid = str(message.options.get("redis_message_id", message.message_id))
-        return self._decision_call(broker, actor, message, plan, rid, takes_acks=False, ack=None)
+        return self._decision_call(
+            broker, actor, message, plan, _attempt(message), takes_acks=False, ack=None
+        )
 
     def absorb_on_send(self, broker: Broker, message: Message[Any]) -> bool:
         """Merge a raw debounced message into its window instead of queueing it; False: queue it."""
@@ -233,9 +237,9 @@ class FlowControl(Middleware):
         if plan is None:
             return
         takes_acks = self._takes_acks(broker)
-        rid = str(plain.options.get("redis_message_id", plain.message_id))
+        owner = _attempt(plain)
         ack = ack_call(cast(FlowControlRedisBroker, broker), message) if takes_acks else None
-        keys, args = self._decision_call(broker, actor, plain, plan, rid, takes_acks=takes_acks, ack=ack)
+        keys, args = self._decision_call(broker, actor, plain, plan, owner, takes_acks=takes_acks, ack=ack)
         try:
             reply = self._call_patiently("before_process", keys, args)
         except FlowControlUnavailable:
@@ -244,12 +248,12 @@ class FlowControl(Middleware):
             raise
         decision = decode_decision(reply)
         if decision.outcome == "run":
-            self._start_run(actor, message, plan, rid, decision)
+            self._start_run(actor, message, plan, owner, decision)
             return
         self._refuse(broker, actor, message, plan, decision, takes_acks)
 
     def _decision_call(
-        self, broker: Broker, actor: Actor[Any, Any], message: Message[Any], plan: Plan, rid: str, *,
+        self, broker: Broker, actor: Actor[Any, Any], message: Message[Any], plan: Plan, owner: str, *,
         takes_acks: bool, ack: tuple[list[str], list[Any]] | None,
     ) -> tuple[list[Any], list[Any]]:  # fmt: skip
         namespace = str(getattr(broker, "namespace", "dramatiq"))
@@ -259,7 +263,7 @@ class FlowControl(Middleware):
             self.keys.debounce_due if merge else "", self.keys.throttle_due,
         ]  # fmt: skip
         args: list[Any] = [
-            rid, message.message_id, plan.lease_ms, plan.gc_ms, len(plan.guards), plan.throttle_limit,
+            owner, message.message_id, plan.lease_ms, plan.gc_ms, len(plan.guards), plan.throttle_limit,
             plan.throttle_period, plan.mode, "1" if takes_acks else "0", plan.throttle_mode,
             queue_key(namespace, message.queue_name) if takes_acks else "", self.keys.fence,
             *(guard.done_ttl_ms for guard in plan.guards),
@@ -296,7 +300,7 @@ class FlowControl(Middleware):
             return reply
 
     def _start_run(
-        self, actor: Actor[Any, Any], message: MessageProxy, plan: Plan, rid: str, decision: Decision
+        self, actor: Actor[Any, Any], message: MessageProxy, plan: Plan, owner: str, decision: Decision
     ) -> None:
         if decision.expired_leases:
             metrics.count(actor.actor_name, "lease_expired", decision.expired_leases)
@@ -304,7 +308,7 @@ class FlowControl(Middleware):
             items, options = unpack_batch(decision.items)
             message._message = message._message.copy(args=(items,), options=options)
         message._message.options[FENCE_OPTION] = decision.fence
-        self.leases.hold(message, HeldRun(rid, message.message_id, decision.fence, plan))
+        self.leases.hold(message, HeldRun(owner, message.message_id, decision.fence, plan))
         self._local.running = message.message_id
         self._local.retry_enqueued = False
 
@@ -364,39 +368,42 @@ class FlowControl(Middleware):
         self, broker: Broker, message: MessageProxy, *, result: Any | None = None,
         exception: BaseException | None = None,
     ) -> None:  # fmt: skip
-        held = self.leases.release(message)
+        found = self.leases.held(message)
         retry_enqueued = bool(getattr(self._local, "retry_enqueued", False))
         self._local.running = None
         self._local.retry_enqueued = False
-        if held is None:
+        if found is None:
             return
+        key, held = found
         takes_acks = self._takes_acks(broker)
+        # The run stays held (its lease renewed) until its record is written, which with
+        # FlowControlRedisBroker happens in the consumer's ack and may wait for Redis.
         if exception is None:
-            if takes_acks:  # recorded when the consumer acks, in the ack's own script
-                setattr(message, ACK_HANDLER, partial(self._record_success, held))
-            else:
-                self._record_success(held, NO_ACK, NO_ACK)
-            return
-        final = bool(message.failed)
-        finish = "ack" if final or retry_enqueued else "requeue"
-        if takes_acks:
-            setattr(message, ACK_HANDLER, partial(self._give_back, held, final, finish))
+            handler = partial(self._record_success, key, held)
         else:
-            self._give_back(held, final, finish, NO_ACK, NO_ACK)
+            final = bool(message.failed)
+            handler = partial(
+                self._give_back, key, held, final, "ack" if final or retry_enqueued else "requeue"
+            )
+        if takes_acks:
+            setattr(message, ACK_HANDLER, handler)
+        else:
+            handler(NO_ACK, NO_ACK)
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
-        held = self.leases.release(message)
-        if held is not None:  # a later middleware skipped a message we had let through
-            self._give_back(held, False, "", NO_ACK, NO_ACK)
+        found = self.leases.held(message)
+        if found is not None:  # a later middleware skipped a message we had let through
+            self._give_back(found[0], found[1], False, "", NO_ACK, NO_ACK)
 
-    def _record_success(self, held: HeldRun, ack_keys: list[str], ack_args: list[Any]) -> None:
+    def _record_success(self, key: int, held: HeldRun, ack_keys: list[str], ack_args: list[Any]) -> None:
         plan = held.plan
         keys = [*plan.guard_keys, plan.throttle_key, plan.extra_key if plan.mode == "batch" else "",
                 self.keys.waits, *_ack_keys(ack_keys)]  # fmt: skip
-        args = [held.rid, held.fence, f"D|{held.message_id}", len(plan.guards),
-                *(guard.done_ttl_ms for guard in plan.guards), held.message_id,
+        args = [held.owner, held.fence, f"D|{held.message_id}", len(plan.guards),
+                *(guard.done_ttl_ms for guard in plan.guards), held.delivery,
                 "ack" if ack_keys and ack_keys[0] else "", *_ack_args(ack_args)]  # fmt: skip
-        lost, skipped = self.scripts["after_success"](keys=keys, args=args)
+        with self._releasing(key):
+            lost, skipped = self.scripts["after_success"](keys=keys, args=args)
         for guard, count in zip(plan.guards, skipped, strict=False):
             if int(count):
                 outcome = "dedup_dropped" if guard.kind in ("dedup", "tick") else "duplicate_skipped"
@@ -409,18 +416,31 @@ class FlowControl(Middleware):
             )  # fmt: skip
 
     def _give_back(
-        self, held: HeldRun, final: bool, finish: str, ack_keys: list[str], ack_args: list[Any]
+        self, key: int, held: HeldRun, final: bool, finish: str, ack_keys: list[str], ack_args: list[Any]
     ) -> None:
         plan = held.plan
         items_key = plan.extra_key if plan.mode == "batch" and final else ""
         keys = [*plan.guard_keys, plan.throttle_key, items_key, self.keys.waits, self.keys.throttle_due,
                 *_ack_keys(ack_keys)]  # fmt: skip
-        args = [held.rid, int(plan.keep_on_failure), int(final), f"F|{held.message_id}", len(plan.guards),
-                *(guard.done_ttl_ms for guard in plan.guards), held.message_id,
+        args = [held.owner, int(plan.keep_on_failure), int(final), f"F|{held.message_id}", len(plan.guards),
+                *(guard.done_ttl_ms for guard in plan.guards), held.delivery,
                 finish if ack_keys and ack_keys[0] else "", *_ack_args(ack_args)]  # fmt: skip
-        released = self.scripts["after_failure"](keys=keys, args=args)
+        with self._releasing(key):
+            released = self.scripts["after_failure"](keys=keys, args=args)
         if released:
             metrics.count(plan.actor_name, "released_after_failure", int(released))
+
+    @contextmanager
+    def _releasing(self, key: int) -> Iterator[None]:
+        """Release a held run once its record is written; keep it held while Redis is unreachable."""
+        try:
+            yield
+        except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+            raise  # the ack is retried, and the lease must hold until then
+        except BaseException:
+            self.leases.release(key)
+            raise
+        self.leases.release(key)
 
     def _ack(self, ack_keys: list[str], ack_args: list[Any]) -> None:
         if ack_keys and ack_keys[0]:
@@ -452,10 +472,9 @@ class FlowControl(Middleware):
             self.leases.heartbeat_key = heartbeat_key(redis_broker.namespace)
             self.leases.worker_id = redis_broker.broker_id
         self._broker: Broker | None = broker
-        self._threads = [
-            Ticker("zapq-lease-renewal", self.leases.renewal_interval_s, self._renew_leases),
-            Ticker("zapq-flow-tick", lambda: self.flush_interval_s, self._tick),
-        ]
+        renewal = Ticker("zapq-lease-renewal", self.leases.renewal_interval_s, self._renew_leases)
+        self.leases.wake_renewal = renewal.wake
+        self._threads = [renewal, Ticker("zapq-flow-tick", lambda: self.flush_interval_s, self._tick)]
         for thread in self._threads:
             thread.start()
 
@@ -490,6 +509,12 @@ class FlowControl(Middleware):
             metrics.count("other", "duplicate_skipped", int(dropped))
         if int(unparked):
             metrics.count("other", "throttle_unparked", int(unparked))
+
+
+def _attempt(message: Message[Any]) -> str:
+    """This attempt's lease owner: the delivery (redis_message_id) and a fresh random part."""
+    delivery = str(message.options.get("redis_message_id", message.message_id))
+    return f"{delivery}:{uuid.uuid4().hex[:12]}"
 
 
 def _ack_keys(ack_keys: list[str]) -> list[str]:

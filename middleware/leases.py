@@ -12,6 +12,8 @@ another worker while it still runs them.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,37 +25,54 @@ from middleware.scripts import ScriptCall
 
 @dataclass
 class HeldRun:
-    rid: str  # the delivery: Dramatiq's redis_message_id
+    owner: str  # the attempt: "<redis_message_id>:<random>"
     message_id: str
     fence: int
     plan: Plan
 
+    @property
+    def delivery(self) -> str:
+        """The redis_message_id: what holds a throttle slot, shared by the delivery's attempts."""
+        return self.owner.rsplit(":", 1)[0]
+
 
 class Leases:
+    """Runs are held from the moment they take their lease until their success or give-back is
+    written (in the consumer's ack, which may wait for Redis): renewal covers that wait too."""
+
     def __init__(self, default_lease_ms: int) -> None:
         self.default_lease_ms = default_lease_ms
         self._held: dict[int, HeldRun] = {}
         self._lock = threading.Lock()
         self.heartbeat_key = ""
         self.worker_id = ""
+        self.next_renewal_at = 0.0  # monotonic time the renewal thread will next run
+        self.wake_renewal: Callable[[], None] = lambda: None
 
-    def hold(self, message: Any, run: HeldRun) -> None:
+    def hold(self, message: Any, run: HeldRun) -> int:
+        """Hold a run; the key releases it. Renewal is woken if this lease ends before it would run."""
+        key = id(message)
         with self._lock:
-            self._held[id(message)] = run
+            self._held[key] = run
+        if time.monotonic() + run.plan.lease_ms / 3000 < self.next_renewal_at:
+            self.wake_renewal()
+        return key
 
-    def release(self, message: Any) -> HeldRun | None:
+    def held(self, message: Any) -> tuple[int, HeldRun] | None:
         with self._lock:
-            return self._held.pop(id(message), None)
+            run = self._held.get(id(message))
+        return None if run is None else (id(message), run)
 
-    def holds_delivery(self, rid: str) -> bool:
-        """Whether a run of this delivery is in progress in this process (a duplicate copy must wait)."""
+    def release(self, key: int) -> None:
         with self._lock:
-            return any(run.rid == rid for run in self._held.values())
+            self._held.pop(key, None)
 
     def renewal_interval_s(self) -> float:
         with self._lock:
             shortest = min((run.plan.lease_ms for run in self._held.values()), default=self.default_lease_ms)
-        return min(shortest, self.default_lease_ms) / 3000
+        interval = min(shortest, self.default_lease_ms) / 3000
+        self.next_renewal_at = time.monotonic() + interval
+        return interval
 
     def renew(self, script: ScriptCall) -> int:
         """Extend every held lease and throttle slot; the number of leases found lost."""
@@ -68,10 +87,10 @@ class Leases:
         for run in runs:
             for key in run.plan.guard_keys:
                 guard_keys.append(key)
-                guard_args += [run.rid, run.plan.lease_ms]
+                guard_args += [run.owner, run.plan.lease_ms]
             if run.plan.throttle_key:
                 slot_keys.append(run.plan.throttle_key + ":running")
-                slot_args += [run.message_id, run.plan.lease_ms]
+                slot_args += [run.delivery, run.plan.lease_ms]
         gc_ms = max((run.plan.gc_ms for run in runs), default=self.default_lease_ms * 20)
         keys = [self.heartbeat_key, *guard_keys, *slot_keys]
         args = [self.worker_id, gc_ms, len(guard_keys), current_millis(), *guard_args, *slot_args]

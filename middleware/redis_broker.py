@@ -85,6 +85,36 @@ class FlowControlRedisBroker(RedisBroker):
     def consumer_class(self) -> type[_RedisConsumer]:
         return _FlowControlConsumer
 
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
+        """Dramatiq's consumer; a delay queue's consumer restarted after a lost connection first
+        puts back what its predecessor had fetched.
+
+        Dramatiq's ConsumerThread drops its in-memory delay queue on a connection error, and the
+        messages it held stay in this worker's unacked set, where nothing recovers them while the
+        worker lives and heartbeats: the retries of every run that failed around a Redis restart
+        would be lost. They go back on the delay queue, where the new consumer fetches them again.
+        """
+        if queue_name in self._orphaned_delay_queues:
+            acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+            try:
+                orphans = [
+                    rid.decode() if isinstance(rid, bytes) else str(rid) for rid in self.client.smembers(acks)
+                ]
+                if orphans:
+                    self.do_requeue(queue_name, *orphans)
+                    logger.warning("requeued %d delayed messages of %s after a lost connection",
+                                   len(orphans), queue_name)  # fmt: skip
+            except redis.ConnectionError as error:
+                raise ConnectionClosed(error) from None
+            self._orphaned_delay_queues.discard(queue_name)
+        return super().consume(queue_name, prefetch, timeout)
+
+    @property
+    def _orphaned_delay_queues(self) -> set[str]:
+        if not hasattr(self, "_orphans"):
+            self._orphans: set[str] = set()
+        return self._orphans
+
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
         flow_control = self._flow_control()
         if delay is not None or flow_control is None or not flow_control.merges_on_send(self, message):
@@ -103,6 +133,14 @@ class FlowControlRedisBroker(RedisBroker):
 
 
 class _FlowControlConsumer(_RedisConsumer):
+    def __next__(self) -> MessageProxy | None:
+        try:
+            return super().__next__()
+        except ConnectionClosed:
+            if self.queue_name.endswith(".DQ"):  # its ConsumerThread now drops what it delayed
+                self.broker._orphaned_delay_queues.add(self.queue_name)
+            raise
+
     def ack(self, message: MessageProxy) -> None:
         handler: AckHandler | None = getattr(message, ACK_HANDLER, None)
         if handler is None:

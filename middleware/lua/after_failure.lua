@@ -3,15 +3,15 @@
 -- merged messages' guards; then finish the message as asked ("ack", "requeue" or "").
 -- KEYS: guard_1..guard_n, throttle_key, items_key, waits_key, throttle_due_key,
 --       acks_set, messages_hash, heartbeats
--- ARGV: rid, keep (0/1), final (0/1), failed_value, n, ttl_ms_1..ttl_ms_n, message_id, finish,
+-- ARGV: owner, keep (0/1), final (0/1), failed_value, n, ttl_ms_1..ttl_ms_n, slot member, finish,
 --       then the ack's redis_message_id, worker_id, timestamp_ms
-local rid, keep, final = ARGV[1], ARGV[2] == "1", ARGV[3] == "1"
+local owner_id, keep, final = ARGV[1], ARGV[2] == "1", ARGV[3] == "1"
 local n = tonumber(ARGV[5])
 local throttle_key, items_key, waits_key, throttle_due_key = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], KEYS[n + 4]
-local message_id = ARGV[6 + n]
+local member = ARGV[6 + n]
 for i = 1, n do
   local value = redis.call("GET", KEYS[i])
-  if value and lease_of(value) == rid then
+  if value and lease_of(value) == owner_id then
     if keep and final then
       redis.call("SET", KEYS[i], ARGV[4], "PX", ARGV[5 + i])
     else
@@ -21,8 +21,8 @@ for i = 1, n do
   end
 end
 if throttle_key ~= "" then
-  redis.call("ZREM", throttle_key, message_id)
-  redis.call("ZREM", throttle_key .. ":running", message_id)
+  redis.call("ZREM", throttle_key, member)
+  redis.call("ZREM", throttle_key .. ":running", member)
   if redis.call("LLEN", throttle_key .. ":parked") > 0 then
     redis.call("ZADD", throttle_due_key, 0, throttle_key)
   end

@@ -4,9 +4,10 @@
 -- A guard whose lease another run took (a higher fence) is left alone and reported as lost:
 -- that success is refused, the other run decides the key.
 -- KEYS: guard_1..guard_n, throttle_key, items_key, waits_key, acks_set, messages_hash, heartbeats
--- ARGV: rid, fence, done_value, n, done_ttl_1..done_ttl_n, message_id, finish ("ack" or ""),
+-- ARGV: owner, fence, done_value, n, done_ttl_1..done_ttl_n, slot member (the delivery),
+--       finish ("ack" or ""),
 --       then the ack's redis_message_id, worker_id, timestamp_ms
-local rid, fence, done = ARGV[1], ARGV[2], ARGV[3]
+local owner_id, fence, done = ARGV[1], ARGV[2], ARGV[3]
 local n = tonumber(ARGV[4])
 local throttle_key, items_key, waits_key = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3]
 local lost, skipped = 0, {}
@@ -15,7 +16,7 @@ for i = 1, n do
   -- Already done: the same call again, after a connection error hid its reply.
   if value ~= done then
     local owner, _, owner_fence = lease_of(value or "")
-    if value and owner == rid and owner_fence == fence then
+    if value and owner == owner_id and owner_fence == fence then
       redis.call("SET", KEYS[i], done, "PX", ARGV[4 + i])
       skipped[i] = drop_waiters(KEYS[i], waits_key)
     else

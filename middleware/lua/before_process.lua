@@ -1,7 +1,7 @@
 -- One call decides a message: duplicate, wait, throttled, merged, missing or run (and acquires).
 -- KEYS: guard_1..guard_n, throttle_key, extra_key (batch: its items; merge: its window),
 --       waits_key, due_key (merge), throttle_due_key, acks_set, messages_hash, heartbeats_zset
--- ARGV: rid, message_id, lease_ms, gc_ms, n, throttle_limit, throttle_period_ms, mode, takes_acks,
+-- ARGV: owner (<redis_message_id>:<attempt>), message_id, lease_ms, gc_ms, n, throttle_limit, throttle_period_ms, mode, takes_acks,
 --       throttle_mode, queue_key, fence_key, done_ttl_1..done_ttl_n,
 --       then per mode (at m = 12 + n):
 --         batch: batch_ttl_ms
@@ -11,7 +11,8 @@
 -- When takes_acks is "1", a message skipped for good is acked, and one that must wait is parked,
 -- in the same atomic step as its decision; otherwise Dramatiq (or the sender) does the rest.
 local now = now_ms()
-local rid, message_id = ARGV[1], ARGV[2]
+local owner_id, message_id = ARGV[1], ARGV[2]
+local rid = string.match(owner_id, "^([^:]*)")
 local lease_ms, gc_ms, n = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local limit, period, mode = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
 local takes_acks, throttle_mode, queue_key = ARGV[9] == "1", ARGV[10], ARGV[11]
@@ -30,8 +31,8 @@ for i = 1, n do
   if value then
     if string.sub(value, 1, 2) == "R|" then
       local owner, deadline, owner_fence = lease_of(value)
-      if owner == rid then
-        fence = owner_fence  -- this delivery already holds it: a redelivery or a re-sent call
+      if owner == owner_id then
+        fence = owner_fence  -- this very call already took it: re-sent after its reply was lost
       elseif deadline and deadline > now then
         if takes_acks and queue_key ~= "" then
           local list, entry = waiters_of(KEYS[i]), queue_key .. "|" .. rid
@@ -105,7 +106,10 @@ end
 
 if limit > 0 then
   prune_throttle(throttle_key, now, period)
-  if not redis.call("ZSCORE", throttle_key, message_id) then
+  -- A slot is a delivery's (its redis_message_id): a re-sent call, a redelivery after a crash, and
+  -- a parked message whose slot the tick claimed on its way all find their own. A retry is another
+  -- delivery: its failed predecessor gave its slot back.
+  if not redis.call("ZSCORE", throttle_key, rid) then
     local parked = throttle_key .. ":parked"
     local full = redis.call("ZCARD", throttle_key) >= limit
     -- In delay mode a newcomer queues behind messages already waiting for a slot: order holds.
@@ -118,7 +122,9 @@ if limit > 0 then
         if first_end[2] then next_free = math.min(next_free, tonumber(first_end[2])) end
       end
       if throttle_mode == "delay" and takes_acks and queue_key ~= "" then
-        redis.call("RPUSH", parked, table.concat({queue_key, rid, message_id, limit, period, lease_ms}, "|"))
+        local entry = table.concat({queue_key, rid, limit, period, lease_ms}, "|")
+        redis.call("LREM", parked, 0, entry)  -- a re-sent call parks it once
+        redis.call("RPUSH", parked, entry)
         redis.call("PEXPIRE", parked, math.max(period, gc_ms) * 2)
         local scheduled = redis.call("ZSCORE", throttle_due_key, throttle_key)
         if not scheduled or tonumber(scheduled) > next_free then
@@ -131,13 +137,13 @@ if limit > 0 then
       return {"throttled", 0, next_free - now, 0}
     end
   end
-  hold_slot(throttle_key, message_id, now, now + lease_ms, period, gc_ms)
+  hold_slot(throttle_key, rid, now, now + lease_ms, period, gc_ms)
 end
 
 if not fence then
   fence = tostring(redis.call("INCR", ARGV[12]))
 end
-local record = "R|" .. rid .. "|" .. (now + lease_ms) .. "|" .. fence .. "|" .. message_id
+local record = "R|" .. owner_id .. "|" .. (now + lease_ms) .. "|" .. fence .. "|" .. message_id
 for i = 1, n do
   redis.call("SET", KEYS[i], record, "PX", gc_ms)
 end

@@ -1,22 +1,26 @@
 -- Shared prelude, prepended to every zapq script (Redis 6 has no FUNCTION LOAD).
 --
 -- Guard records (one string key each):
---   R|<rid>|<deadline_ms>|<fence>|<message_id>  a delivery (Dramatiq's redis_message_id) holds the
---                                               lease until deadline_ms; fence orders the holders
+--   R|<owner>|<deadline_ms>|<fence>|<message_id>  an attempt holds the lease until deadline_ms;
+--                                                 fence orders the holders
 --   D|<message_id>                              succeeded; duplicates are skipped
 --   M|<batch_id>                                merged into a debounce batch; duplicates are skipped
 --   F|<message_id>                              failed for good and kept (keep_on_failure)
 --
--- A delivery is its redis_message_id: a redelivery after a crash and a script call re-sent after
--- its reply was lost carry the same one, and so recognise the lease they already hold. Every
--- script is therefore safe to run twice for one delivery.
+-- An owner is "<redis_message_id>:<attempt>", the attempt drawn anew each time a worker starts to
+-- decide a message: a script call re-sent after its reply was lost carries the same owner and
+-- recognises the lease it already took, so every script is safe to run twice. A redelivery of the
+-- same message (a crash, or Dramatiq's sweep of a worker that lost Redis for longer than the
+-- heartbeat timeout) is a new attempt: it waits for a live lease like any duplicate, so two runs
+-- never overlap. A throttle slot is the delivery's, leased like a guard: a redelivery finds its own,
+-- a crashed run's slot frees when its lease ends, a failed one's at once.
 
 local function now_ms()
   local t = redis.call("TIME")
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- rid, deadline, fence of a lease record (nil for other records).
+-- owner, deadline, fence of a lease record (nil for other records).
 local function lease_of(value)
   local _, _, rid, deadline, fence = string.find(value, "^R|([^|]*)|(%d+)|(%d+)|")
   return rid, tonumber(deadline), fence

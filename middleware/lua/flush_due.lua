@@ -41,15 +41,15 @@ for _, throttle_key in ipairs(redis.call("ZRANGEBYSCORE", KEYS[3], "-inf", now, 
   local head = redis.call("LINDEX", parked, 0)
   local limit, period = 0, 0
   while head do
-    local _, _, queue_key, rid, message_id, l, p, lease =
-      string.find(head, "^(.*)|([^|]*)|([^|]*)|(%d+)|(%d+)|(%d+)$")
+    local _, _, queue_key, rid, l, p, lease = string.find(head, "^(.*)|([^|]*)|(%d+)|(%d+)|(%d+)$")
     limit, period = tonumber(l), tonumber(p)
     prune_throttle(throttle_key, now, period)
     if redis.call("ZCARD", throttle_key) >= limit then break end
     redis.call("LPOP", parked)
     if redis.call("HEXISTS", queue_key .. ".msgs", rid) == 1 then
-      -- The slot is held for the message on its way, so no newcomer can take it first.
-      hold_slot(throttle_key, message_id, now, now + 2 * tonumber(lease), period, 20 * tonumber(lease))
+      -- The slot is claimed for the message on its way (its delivery id), so no newcomer can
+      -- take it first.
+      hold_slot(throttle_key, rid, now, now + 2 * tonumber(lease), period, 20 * tonumber(lease))
       redis.call("RPUSH", queue_key, rid)
       unparked = unparked + 1
     end
