@@ -151,9 +151,13 @@ class BatchedScripts:
             args += request.args
         try:
             results = self._script(keys=keys, args=header + args)
-        except BaseException as error:
+        except redis.RedisError as error:
             for request in batch:
                 request.error = error
+        except BaseException:
+            # An asynchronous exception (a time limit, a shutdown) is the leader's alone: the
+            # others learn only that their call's reply was not read, a retryable ConnectionError.
+            raise
         else:
             for request, (ok, result) in zip(batch, results, strict=True):
                 if ok:

@@ -419,7 +419,7 @@ class FlowControl(Middleware):
         self, key: int, held: HeldRun, final: bool, finish: str, ack_keys: list[str], ack_args: list[Any]
     ) -> None:
         plan = held.plan
-        items_key = plan.extra_key if plan.mode == "batch" and final else ""
+        items_key = plan.extra_key if plan.mode == "batch" else ""
         keys = [*plan.guard_keys, plan.throttle_key, items_key, self.keys.waits, self.keys.throttle_due,
                 *_ack_keys(ack_keys)]  # fmt: skip
         args = [held.owner, int(plan.keep_on_failure), int(final), f"F|{held.message_id}", len(plan.guards),

@@ -1,6 +1,7 @@
 -- Give back what a failed run held: its leases (or keep them as F records), its throttle slot,
 -- its parked duplicates (back on their queues), and, when a debounce batch failed for good, the
--- merged messages' guards; then finish the message as asked ("ack", "requeue" or "").
+-- merged messages' guards (a batch to be retried keeps its items and guards until any retry can
+-- come); then finish the message as asked ("ack", "requeue" or "").
 -- KEYS: guard_1..guard_n, throttle_key, items_key, waits_key, throttle_due_key,
 --       acks_set, messages_hash, heartbeats
 -- ARGV: owner, keep (0/1), final (0/1), failed_value, n, ttl_ms_1..ttl_ms_n, slot member, finish,
@@ -28,6 +29,23 @@ if throttle_key ~= "" then
   end
 end
 local released = 0
+if not final and items_key ~= "" then
+  -- A batch that will be retried keeps its items, and its messages their guards, for as long as
+  -- any retry can be delayed (Dramatiq's limit is 7 days), whatever its own TTL.
+  local hold = 7 * 24 * 3600 * 1000 + 3600 * 1000
+  if redis.call("PTTL", items_key) < hold then
+    redis.call("PEXPIRE", items_key, hold)
+  end
+  for _, entry in ipairs(redis.call("LRANGE", items_key, 0, -1)) do
+    if string.find(entry, "\n", 1, true) then
+      for _, guard in ipairs(entry_header(entry)["x"] or {}) do
+        if redis.call("PTTL", guard) < hold and string.sub(redis.call("GET", guard) or "", 1, 2) == "M|" then
+          redis.call("PEXPIRE", guard, hold)
+        end
+      end
+    end
+  end
+end
 if final and not keep and items_key ~= "" then
   for _, entry in ipairs(redis.call("LRANGE", items_key, 0, -1)) do
     if string.find(entry, "\n", 1, true) then
