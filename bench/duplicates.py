@@ -27,7 +27,7 @@ import dramatiq
 import redis
 from dramatiq.message import Message
 
-from bench.support import WorkerGroup, report
+from bench.support import WorkerGroup, report, stage_messages
 
 JOBS = int(os.environ.get("BENCH_DUPLICATE_JOBS", "20000"))
 DUPLICATE_SHARE = 0.3
@@ -111,19 +111,10 @@ def measure(broker: Any, client: redis.Redis, variant: str, order: list[str]) ->
     queue = queue_name(variant)
     namespace = broker.namespace
     client.delete(runs_key(variant), total_key(variant))
-    staging = f"bench:staging:{uuid.uuid4().hex}"
-    pipe = client.pipeline(transaction=False)
-    for number, key in enumerate(order):
-        message: Message[Any] = Message(
-            queue_name=queue, actor_name=queue, args=(), kwargs={"key": key},
-            options={"redis_message_id": str(uuid.uuid4())},
-        )  # fmt: skip
-        rid = message.options["redis_message_id"]
-        pipe.hset(f"{namespace}:{queue}.msgs", rid, message.encode())
-        pipe.rpush(staging, rid)
-        if number % 1000 == 999:
-            pipe.execute()
-    pipe.execute()
+    messages: list[Message[Any]] = [
+        Message(queue_name=queue, actor_name=queue, args=(), kwargs={"key": key}, options={}) for key in order
+    ]
+    staging = stage_messages(client, namespace, queue, messages)
 
     distinct = len(set(order))
     runs_needed = len(order) if variant == "bare" else distinct

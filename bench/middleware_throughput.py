@@ -18,7 +18,7 @@ import dramatiq
 import redis
 from dramatiq.message import Message
 
-from bench.support import WorkerGroup, report
+from bench.support import WorkerGroup, report, stage_messages
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "6000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
@@ -57,24 +57,16 @@ def main() -> None:
 
 def measure_variant(broker: Any, client: redis.Redis, name: str) -> tuple[float, float]:
     queue = f"bench_{name}"
-    staging = f"bench:staging:{uuid.uuid4().hex}"
     namespace = broker.namespace
     run = uuid.uuid4().hex[:8]
-    pipe = client.pipeline(transaction=False)
-    for number in range(MESSAGES):
+
+    def message(number: int) -> Message[Any]:
         payload = {"key": f"{run}-{number}", "user": f"{run}-u{number // 5}", "n": number}
         args: tuple[Any, ...] = (payload,) if name in ("debounce", "all") else ()
         kwargs = {} if args else payload
-        message: Message[Any] = Message(
-            queue_name=queue, actor_name=f"bench_{name}", args=args, kwargs=kwargs,
-            options={"redis_message_id": str(uuid.uuid4())},
-        )  # fmt: skip
-        rid = message.options["redis_message_id"]
-        pipe.hset(f"{namespace}:{queue}.msgs", rid, message.encode())
-        pipe.rpush(staging, rid)
-        if number % 1000 == 999:
-            pipe.execute()
-    pipe.execute()
+        return Message(queue_name=queue, actor_name=f"bench_{name}", args=args, kwargs=kwargs, options={})
+
+    staging = stage_messages(client, namespace, queue, (message(number) for number in range(MESSAGES)))
     before = script_call_count(client)
     started = time.perf_counter()
     client.rename(staging, f"{namespace}:{queue}")

@@ -7,10 +7,31 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+from dramatiq.message import Message
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def stage_messages(client: Any, namespace: str, queue: str, messages: Iterable[Message[Any]]) -> str:
+    """Write messages as Dramatiq's enqueue would, on a staging list; RENAME it onto the queue to
+    make them all visible at once. Returns the staging key."""
+    staging = f"bench:staging:{uuid.uuid4().hex}"
+    pipe = client.pipeline(transaction=False)
+    for number, message in enumerate(messages):
+        rid = str(uuid.uuid4())
+        message.options["redis_message_id"] = rid
+        pipe.hset(f"{namespace}:{queue}.msgs", rid, message.encode())
+        pipe.rpush(staging, rid)
+        if number % 1000 == 999:
+            pipe.execute()
+    pipe.execute()
+    return staging
 
 
 def report(name: str, value: object) -> None:

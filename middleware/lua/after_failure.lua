@@ -32,19 +32,7 @@ local released = 0
 if not final and items_key ~= "" then
   -- A batch that will be retried keeps its items, and its messages their guards, for as long as
   -- any retry can be delayed (Dramatiq's limit is 7 days), whatever its own TTL.
-  local hold = 7 * 24 * 3600 * 1000 + 3600 * 1000
-  if redis.call("PTTL", items_key) < hold then
-    redis.call("PEXPIRE", items_key, hold)
-  end
-  for _, entry in ipairs(redis.call("LRANGE", items_key, 0, -1)) do
-    if string.find(entry, "\n", 1, true) then
-      for _, guard in ipairs(entry_header(entry)["x"] or {}) do
-        if redis.call("PTTL", guard) < hold and string.sub(redis.call("GET", guard) or "", 1, 2) == "M|" then
-          redis.call("PEXPIRE", guard, hold)
-        end
-      end
-    end
-  end
+  keep_batch(items_key, redis.call("LRANGE", items_key, 0, -1), 7 * 24 * 3600 * 1000 + 3600 * 1000)
 end
 if final and not keep and items_key ~= "" then
   for _, entry in ipairs(redis.call("LRANGE", items_key, 0, -1)) do

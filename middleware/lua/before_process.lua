@@ -148,18 +148,7 @@ for i = 1, n do
   redis.call("SET", KEYS[i], record, "PX", gc_ms)
 end
 if mode == "batch" then
-  -- An unfinished batch keeps its items, and its messages their guards, for another batch TTL.
-  local batch_ttl = tonumber(ARGV[m + 1])
-  redis.call("PEXPIRE", extra_key, batch_ttl)
-  for _, entry in ipairs(items) do
-    if string.find(entry, "\n", 1, true) then
-      for _, guard in ipairs(entry_header(entry)["x"] or {}) do
-        if redis.call("PTTL", guard) < batch_ttl and string.sub(redis.call("GET", guard) or "", 1, 2) == "M|" then
-          redis.call("PEXPIRE", guard, batch_ttl)
-        end
-      end
-    end
-  end
+  keep_batch(extra_key, items, tonumber(ARGV[m + 1]))  -- at least another batch TTL
   return {"run", expired, fence, items}
 end
 return {"run", expired, fence}

@@ -77,6 +77,22 @@ local function drop_waiters(guard, waits_key)
   return dropped
 end
 
+-- An unfinished batch keeps its items, and its messages their idempotency guards, for at least ttl_ms.
+local function keep_batch(items_key, entries, ttl_ms)
+  if redis.call("PTTL", items_key) < ttl_ms then
+    redis.call("PEXPIRE", items_key, ttl_ms)
+  end
+  for _, entry in ipairs(entries) do
+    if string.find(entry, "\n", 1, true) then
+      for _, guard in ipairs(entry_header(entry)["x"] or {}) do
+        if redis.call("PTTL", guard) < ttl_ms and string.sub(redis.call("GET", guard) or "", 1, 2) == "M|" then
+          redis.call("PEXPIRE", guard, ttl_ms)
+        end
+      end
+    end
+  end
+end
+
 -- Move a debounce window's batch onto its Dramatiq queue, exactly as the broker's own
 -- enqueue does (message body in <ns>:<queue>.msgs, id on the <ns>:<queue> list).
 local function flush_window(window, due_key, items_prefix)
