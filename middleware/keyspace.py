@@ -11,6 +11,7 @@ pattern                                    type    TTL / owner
 {ns}:fence                                 string  no TTL; counter handing out fencing tokens
 {ns}:throttle:{actor}:{key}                zset    throttle period; at most `throttle_limit` members
 {ns}:throttle:{actor}:{key}:running        zset    lease GC; slots held by running runs, by deadline
+{ns}:throttle:{actor}:{key}:attempts       hash    lease GC; which attempt runs each leased slot
 {ns}:throttle:{actor}:{key}:parked         list    lease GC; delay-mode messages waiting for a slot, in order
 {ns}:throttle:due                          zset    no TTL; throttle keys with parked messages
 {ns}:debounce:window:{actor}:{key}         hash    max_wait + batch TTL; deleted when flushed

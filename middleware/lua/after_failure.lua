@@ -23,7 +23,7 @@ for i = 1, n do
 end
 if throttle_key ~= "" then
   redis.call("ZREM", throttle_key, member)
-  redis.call("ZREM", throttle_key .. ":running", member)
+  end_slot_lease(throttle_key, member)
   if redis.call("LLEN", throttle_key .. ":parked") > 0 then
     redis.call("ZADD", throttle_due_key, 0, throttle_key)
   end

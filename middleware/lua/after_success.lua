@@ -26,7 +26,7 @@ for i = 1, n do
   skipped[i] = skipped[i] or 0
 end
 if throttle_key ~= "" then
-  redis.call("ZREM", throttle_key .. ":running", ARGV[5 + n])
+  end_slot_lease(throttle_key, ARGV[5 + n])
 end
 if items_key ~= "" and lost == 0 then
   redis.call("DEL", items_key)

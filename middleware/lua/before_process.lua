@@ -106,6 +106,25 @@ end
 
 if limit > 0 then
   prune_throttle(throttle_key, now, period)
+  local running_until = tonumber(redis.call("ZSCORE", throttle_key .. ":running", rid) or "0")
+  local attempt = redis.call("HGET", throttle_key .. ":attempts", rid)
+  if running_until > now and attempt and attempt ~= owner_id and attempt ~= rid then
+    -- Another attempt of this very delivery still runs (its worker was swept as dead while it
+    -- ran): this one waits behind it, parked, and its body goes if that run succeeds.
+    if takes_acks and queue_key ~= "" then
+      local parked, entry = throttle_key .. ":parked", table.concat({queue_key, rid, limit, period, lease_ms}, "|")
+      redis.call("LREM", parked, 0, entry)
+      redis.call("RPUSH", parked, entry)
+      redis.call("PEXPIRE", parked, math.max(period, gc_ms) * 2)
+      local scheduled = redis.call("ZSCORE", throttle_due_key, throttle_key)
+      if not scheduled or tonumber(scheduled) > running_until then
+        redis.call("ZADD", throttle_due_key, running_until, throttle_key)
+      end
+      park()
+      return {"wait", 0, running_until - now, 1}
+    end
+    return {"wait", 0, running_until - now, 0}
+  end
   -- A slot is a delivery's (its redis_message_id): a re-sent call, a redelivery after a crash, and
   -- a parked message whose slot the tick claimed on its way all find their own. A retry is another
   -- delivery: its failed predecessor gave its slot back.
@@ -137,7 +156,7 @@ if limit > 0 then
       return {"throttled", 0, next_free - now, 0}
     end
   end
-  hold_slot(throttle_key, rid, now, now + lease_ms, period, gc_ms)
+  hold_slot(throttle_key, rid, owner_id, now, now + lease_ms, period, gc_ms)
 end
 
 if not fence then

@@ -114,11 +114,12 @@ end
 
 -- Dramatiq's ack (its dispatch.lua "ack" command), for a message FlowControl acks itself:
 -- heartbeat, then drop the message from the worker's unacked set and from the queue's hash.
+-- The body goes even when another worker's unacked set holds the message (Dramatiq's sweep moved
+-- it while this one ran): the message is finished, and a copy parked or queued must not run again.
 local function dramatiq_ack(acks_key, messages_key, heartbeats_key, rid, worker_id, timestamp)
   redis.call("ZADD", heartbeats_key, timestamp, worker_id)
-  if redis.call("SREM", acks_key, rid) > 0 then
-    redis.call("HDEL", messages_key, rid)
-  end
+  redis.call("SREM", acks_key, rid)
+  redis.call("HDEL", messages_key, rid)
 end
 
 -- Take a message out of the worker's unacked set but keep its body: it is parked (a waiter, a
@@ -155,17 +156,27 @@ local function prune_throttle(throttle_key, now, period)
   local crashed = redis.call("ZRANGEBYSCORE", running, "-inf", now)
   for _, member in ipairs(crashed) do
     redis.call("ZREM", throttle_key, member)
+    redis.call("HDEL", throttle_key .. ":attempts", member)
   end
   redis.call("ZREMRANGEBYSCORE", running, "-inf", now)
   redis.call("ZREMRANGEBYSCORE", throttle_key, "-inf", now - period)
 end
 
--- Hold a throttle slot for `member` until its lease deadline (the slot then counts for the period).
-local function hold_slot(throttle_key, member, now, deadline, period, gc_ms)
+-- Hold a throttle slot for `member` (a delivery), run by `attempt`, until its lease deadline (the
+-- slot then counts for the period). The tick claims a slot with the delivery as its own attempt.
+local function hold_slot(throttle_key, member, attempt, now, deadline, period, gc_ms)
   if not redis.call("ZSCORE", throttle_key, member) then
     redis.call("ZADD", throttle_key, now, member)
   end
   redis.call("ZADD", throttle_key .. ":running", deadline, member)
+  redis.call("HSET", throttle_key .. ":attempts", member, attempt)
   redis.call("PEXPIRE", throttle_key, math.max(period, gc_ms))
   redis.call("PEXPIRE", throttle_key .. ":running", gc_ms)
+  redis.call("PEXPIRE", throttle_key .. ":attempts", gc_ms)
+end
+
+-- A run's slot is no longer leased: it finished (the slot counts on) or was given back.
+local function end_slot_lease(throttle_key, member)
+  redis.call("ZREM", throttle_key .. ":running", member)
+  redis.call("HDEL", throttle_key .. ":attempts", member)
 end

@@ -49,7 +49,7 @@ for _, throttle_key in ipairs(redis.call("ZRANGEBYSCORE", KEYS[3], "-inf", now, 
     if redis.call("HEXISTS", queue_key .. ".msgs", rid) == 1 then
       -- The slot is claimed for the message on its way (its delivery id), so no newcomer can
       -- take it first.
-      hold_slot(throttle_key, rid, now, now + 2 * tonumber(lease), period, 20 * tonumber(lease))
+      hold_slot(throttle_key, rid, rid, now, now + 2 * tonumber(lease), period, 20 * tonumber(lease))
       redis.call("RPUSH", queue_key, rid)
       unparked = unparked + 1
     end
