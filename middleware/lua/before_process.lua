@@ -25,6 +25,20 @@ local function park()
   return dramatiq_park(KEYS[k - 2], KEYS[k], ARGV[a - 2], ARGV[a - 1], ARGV[a])
 end
 
+-- Park this delivery for a throttle slot, in arrival order and once however often the call is
+-- re-sent, and have the tick look at the key again by `at`.
+local function park_for_slot(at)
+  local parked, entry = throttle_key .. ":parked", table.concat({queue_key, rid, limit, period, lease_ms}, "|")
+  redis.call("LREM", parked, 0, entry)
+  redis.call("RPUSH", parked, entry)
+  redis.call("PEXPIRE", parked, math.max(period, gc_ms) * 2)
+  local scheduled = redis.call("ZSCORE", throttle_due_key, throttle_key)
+  if not scheduled or tonumber(scheduled) > at then
+    redis.call("ZADD", throttle_due_key, at, throttle_key)
+  end
+  park()
+end
+
 local expired, fence = 0, nil
 for i = 1, n do
   local value = redis.call("GET", KEYS[i])
@@ -112,15 +126,7 @@ if limit > 0 then
     -- Another attempt of this very delivery still runs (its worker was swept as dead while it
     -- ran): this one waits behind it, parked, and its body goes if that run succeeds.
     if takes_acks and queue_key ~= "" then
-      local parked, entry = throttle_key .. ":parked", table.concat({queue_key, rid, limit, period, lease_ms}, "|")
-      redis.call("LREM", parked, 0, entry)
-      redis.call("RPUSH", parked, entry)
-      redis.call("PEXPIRE", parked, math.max(period, gc_ms) * 2)
-      local scheduled = redis.call("ZSCORE", throttle_due_key, throttle_key)
-      if not scheduled or tonumber(scheduled) > running_until then
-        redis.call("ZADD", throttle_due_key, running_until, throttle_key)
-      end
-      park()
+      park_for_slot(running_until)
       return {"wait", 0, running_until - now, 1}
     end
     return {"wait", 0, running_until - now, 0}
@@ -141,15 +147,7 @@ if limit > 0 then
         if first_end[2] then next_free = math.min(next_free, tonumber(first_end[2])) end
       end
       if throttle_mode == "delay" and takes_acks and queue_key ~= "" then
-        local entry = table.concat({queue_key, rid, limit, period, lease_ms}, "|")
-        redis.call("LREM", parked, 0, entry)  -- a re-sent call parks it once
-        redis.call("RPUSH", parked, entry)
-        redis.call("PEXPIRE", parked, math.max(period, gc_ms) * 2)
-        local scheduled = redis.call("ZSCORE", throttle_due_key, throttle_key)
-        if not scheduled or tonumber(scheduled) > next_free then
-          redis.call("ZADD", throttle_due_key, next_free, throttle_key)
-        end
-        park()
+        park_for_slot(next_free)
         return {"throttled", 0, next_free - now, 1}
       end
       if takes_acks and throttle_mode ~= "delay" then finish_message("ack", KEYS, ARGV) end
