@@ -86,34 +86,42 @@ class FlowControlRedisBroker(RedisBroker):
         return _FlowControlConsumer
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
-        """Dramatiq's consumer; a delay queue's consumer restarted after a lost connection first
-        puts back what its predecessor had fetched.
+        """Dramatiq's consumer; one restarted after a lost connection first puts back the messages
+        this worker holds unacked but no longer has in memory.
 
-        Dramatiq's ConsumerThread drops its in-memory delay queue on a connection error, and the
-        messages it held stay in this worker's unacked set, where nothing recovers them while the
-        worker lives and heartbeats: the retries of every run that failed around a Redis restart
-        would be lost. They go back on the delay queue, where the new consumer fetches them again.
+        Two paths leave such orphans, and nothing recovers them while the worker lives and
+        heartbeats: a fetch whose reply was lost (Redis moved the messages to the unacked set, the
+        worker never saw them), and Dramatiq's ConsumerThread, which drops its in-memory delay
+        queue on a connection error (the retries of every run that failed around a Redis restart).
+        They go back on their queue; messages still in flight in this process are left alone.
         """
-        if queue_name in self._orphaned_delay_queues:
+        if queue_name in self._reconnecting:
             acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
             try:
-                orphans = [
+                unacked = {
                     rid.decode() if isinstance(rid, bytes) else str(rid) for rid in self.client.smembers(acks)
-                ]
+                }
+                orphans = sorted(unacked - self.in_flight(queue_name))
                 if orphans:
                     self.do_requeue(queue_name, *orphans)
-                    logger.warning("requeued %d delayed messages of %s after a lost connection",
+                    logger.warning("requeued %d messages of %s that a lost connection orphaned",
                                    len(orphans), queue_name)  # fmt: skip
             except redis.ConnectionError as error:
                 raise ConnectionClosed(error) from None
-            self._orphaned_delay_queues.discard(queue_name)
+            self._reconnecting.discard(queue_name)
         return super().consume(queue_name, prefetch, timeout)
 
     @property
-    def _orphaned_delay_queues(self) -> set[str]:
-        if not hasattr(self, "_orphans"):
-            self._orphans: set[str] = set()
-        return self._orphans
+    def _reconnecting(self) -> set[str]:
+        if not hasattr(self, "_queues_reconnecting"):
+            self._queues_reconnecting: set[str] = set()
+        return self._queues_reconnecting
+
+    def in_flight(self, queue_name: str) -> set[str]:
+        """The redis message ids this process fetched from a queue and has not acked yet."""
+        if not hasattr(self, "_in_flight"):
+            self._in_flight: dict[str, set[str]] = {}
+        return self._in_flight.setdefault(queue_name, set())
 
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
         flow_control = self._flow_control()
@@ -134,23 +142,39 @@ class FlowControlRedisBroker(RedisBroker):
 
 class _FlowControlConsumer(_RedisConsumer):
     def __next__(self) -> MessageProxy | None:
+        in_flight = self.broker.in_flight(self.queue_name)
         try:
-            return super().__next__()
+            message = super().__next__()
         except ConnectionClosed:
+            self.broker._reconnecting.add(self.queue_name)
             if self.queue_name.endswith(".DQ"):  # its ConsumerThread now drops what it delayed
-                self.broker._orphaned_delay_queues.add(self.queue_name)
+                in_flight.clear()
             raise
+        if message is not None:
+            in_flight.add(message.options["redis_message_id"])
+        return message
+
+    def _done(self, message: MessageProxy) -> None:
+        self.broker.in_flight(self.queue_name).discard(message.options.get("redis_message_id"))
+
+    def requeue(self, messages: Any) -> None:
+        messages = list(messages)
+        super().requeue(messages)
+        for message in messages:
+            self._done(message)
 
     def ack(self, message: MessageProxy) -> None:
         handler: AckHandler | None = getattr(message, ACK_HANDLER, None)
         if handler is None:
             super().ack(message)
+            self._done(message)
             return
         if message.queue_name != self.queue_name:
             # Acked on another queue than its own (Dramatiq's comment: a delayed message): the
             # handler still records what it must, and Dramatiq acks as it always does.
             _run_handler(handler, [], [])
             super().ack(message)
+            self._done(message)
             return
         keys, args = ack_call(self.broker, message)
         try:
@@ -158,6 +182,7 @@ class _FlowControlConsumer(_RedisConsumer):
                 super().ack(message)
         finally:
             self.queued_message_ids.discard(message.message_id)
+        self._done(message)
         delattr(message, ACK_HANDLER)
 
     def nack(self, message: MessageProxy) -> None:
@@ -168,6 +193,7 @@ class _FlowControlConsumer(_RedisConsumer):
             _run_handler(handler, [], [])
             delattr(message, ACK_HANDLER)
         super().nack(message)
+        self._done(message)
 
 
 def _run_handler(handler: AckHandler, keys: list[str], args: list[Any]) -> bool:

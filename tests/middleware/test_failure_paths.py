@@ -239,7 +239,9 @@ def test_throttle_delay_mode_runs_parked_messages_in_send_order_a_period_apart(
 
     assert [number for _, number in runs] == [1, 2, 3, 4, 5]
     gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(runs)]
-    assert min(gaps) >= 0.45, gaps
+    # A slot is taken when the tick claims it; the run starts a fetch later, so on a loaded machine
+    # two runs can sit a little closer than the period.
+    assert min(gaps) >= 0.4, gaps
 
 
 def test_a_batch_whose_retry_waits_longer_than_its_ttl_still_has_its_items(settings, wait_until):
