@@ -79,6 +79,10 @@ class _DecidedSkipFilter(logging.Filter):
         return not (isinstance(args, tuple) and args and getattr(args[0], DECIDED_SKIP, None))
 
 
+# One instance, so that every FlowControl adding it leaves a single filter on the logger.
+_DECIDED_SKIP_FILTER = _DecidedSkipFilter()
+
+
 class FlowControl(Middleware):
     """Flow control for Dramatiq actors, backed by Redis.
 
@@ -138,7 +142,7 @@ class FlowControl(Middleware):
         self._takes_acks_of: dict[int, bool] = {}
         self._shutting_down = threading.Event()
         self._local = threading.local()
-        logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_DecidedSkipFilter())
+        logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_DECIDED_SKIP_FILTER)
 
     @property
     def actor_options(self) -> set[str]:

@@ -47,34 +47,32 @@ local function split_waiter(entry)
   return queue_key, rid
 end
 
--- The key's run failed or vanished: every parked duplicate goes back on its queue (one of them
--- will take the key, the others park again).
-local function release_waiters(guard, waits_key)
+-- Settle a guard's parked duplicates and forget them. Released (the key's run failed or vanished):
+-- each goes back on its queue, where one takes the key and the others park again. Dropped (the run
+-- succeeded): each is skipped, its body deleted. Returns how many were released or dropped.
+local function settle_waiters(guard, waits_key, release)
   local list = waiters_of(guard)
-  local released = 0
+  local settled = 0
   for _, entry in ipairs(redis.call("LRANGE", list, 0, -1)) do
     local queue_key, rid = split_waiter(entry)
-    if redis.call("HEXISTS", queue_key .. ".msgs", rid) == 1 then
+    if not release then
+      settled = settled + redis.call("HDEL", queue_key .. ".msgs", rid)
+    elseif redis.call("HEXISTS", queue_key .. ".msgs", rid) == 1 then
       redis.call("RPUSH", queue_key, rid)
-      released = released + 1
+      settled = settled + 1
     end
   end
   redis.call("DEL", list)
   redis.call("ZREM", waits_key, guard)
-  return released
+  return settled
 end
 
--- The key's run succeeded: its parked duplicates are skipped, their bodies dropped.
+local function release_waiters(guard, waits_key)
+  return settle_waiters(guard, waits_key, true)
+end
+
 local function drop_waiters(guard, waits_key)
-  local list = waiters_of(guard)
-  local dropped = 0
-  for _, entry in ipairs(redis.call("LRANGE", list, 0, -1)) do
-    local queue_key, rid = split_waiter(entry)
-    dropped = dropped + redis.call("HDEL", queue_key .. ".msgs", rid)
-  end
-  redis.call("DEL", list)
-  redis.call("ZREM", waits_key, guard)
-  return dropped
+  return settle_waiters(guard, waits_key, false)
 end
 
 -- An unfinished batch keeps its items, and its messages their idempotency guards, for at least ttl_ms.
