@@ -12,7 +12,6 @@ from dramatiq.middleware import (
     CurrentMessage,
     Middleware,
     Pipelines,
-    Retries,
     ShutdownNotifications,
     TimeLimit,
 )
@@ -20,8 +19,10 @@ from periodiq import PeriodiqMiddleware
 
 from actors.queues import QUEUES
 from middleware.flow_control import FlowControl
+from middleware.outage_retries import OutageRetries
 from middleware.redis_broker import FlowControlRedisBroker
 from zapq.metrics_exposition import serve_worker_metrics
+from zapq.outages import dependency_down
 from zapq.runtime import remove_stale_metric_files
 from zapq.settings import Settings
 
@@ -54,15 +55,17 @@ def build_middleware(settings: Settings) -> list[Middleware]:
         ShutdownNotifications(),
         Callbacks(),
         Pipelines(),
-        # Before Retries: Dramatiq runs after-hooks in reverse, so FlowControl sees whether
-        # Retries gave up on a message (failed for good) before it releases that message's keys.
+        # Before OutageRetries: Dramatiq runs after-hooks in reverse, so FlowControl sees whether
+        # OutageRetries gave up on a message (failed for good) before it releases that message's keys.
         FlowControl(
             client=redis.Redis.from_url(settings.redis_url),
             namespace=flow_namespace(settings),
             lease_ms=settings.flow_lease_ms,
             idempotency_ttl=int(settings.idempotency_ttl_s * 1000),
         ),
-        Retries(
+        OutageRetries(
+            outage_of=dependency_down,
+            outage_max_backoff=settings.outage_retry_max_backoff_ms,
             max_retries=settings.retry_max,
             min_backoff=settings.retry_min_backoff_ms,
             max_backoff=settings.retry_max_backoff_ms,

@@ -43,6 +43,11 @@ def _get() -> dict[str, Any]:
                     "Flow-control decisions, by actor and outcome.",
                     ["actor_name", "outcome"],
                 )
+                _metrics["outage_retries"] = prom.Counter(
+                    "zapq_outage_retries_total",
+                    "Attempts that failed because a dependency was down, retried without spending retries.",
+                    ["actor_name", "dependency"],
+                )
                 _metrics["flush_delay"] = prom.Histogram(
                     "zapq_debounce_flush_delay_seconds",
                     "Seconds from a batch's last message to its flush onto the queue.",
@@ -62,3 +67,9 @@ def observe_flush_delay(actor_name: str, seconds: float) -> None:
     metrics = _get()
     if "flush_delay" in metrics:
         metrics["flush_delay"].labels(actor_name).observe(seconds)
+
+
+def count_outage_retry(actor_name: str, dependency: str) -> None:
+    metrics = _get()
+    if "outage_retries" in metrics:
+        metrics["outage_retries"].labels(actor_name, dependency).inc()
