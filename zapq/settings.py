@@ -37,6 +37,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     retry_max: int = 3
     retry_min_backoff_ms: int = 1000
     retry_max_backoff_ms: int = 300_000
+    outage_retry_max_backoff_ms: int = 30_000
     redis_heartbeat_timeout_s: float = 60.0
     redis_maintenance_chance: int = 1000
     redis_namespace: str = "dramatiq"
@@ -102,6 +103,8 @@ SETTINGS_DOCS: dict[str, str] = {
     "RETRY_MAX": "Default retries per message (exponential backoff with jitter).",
     "RETRY_MIN_BACKOFF_MS": "First retry delay; later ones double, with jitter.",
     "RETRY_MAX_BACKOFF_MS": "Cap on a retry delay.",
+    "OUTAGE_RETRY_MAX_BACKOFF_MS": "Cap on the wait between attempts of a message whose dependency"
+    " (PostgreSQL, Redis) is down; such attempts never spend RETRY_MAX.",
     "REDIS_HEARTBEAT_TIMEOUT_S": "How long a worker may be silent before its unacked messages are requeued.",
     "REDIS_MAINTENANCE_CHANCE": "Per million broker commands, how many run the requeue-dead-workers sweep.",
     "REDIS_NAMESPACE": "Prefix of the broker's Redis keys.",
