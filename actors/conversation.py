@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from typing import Any
 
 import dramatiq
+import psycopg
 from dramatiq.middleware import CurrentMessage
 
 from actors.analytics import record_turn
@@ -16,6 +18,7 @@ from actors.services import burst_services
 from zapq.conversation.burst import answer_burst
 from zapq.db.connection import thread_connection
 from zapq.db.outbound_messages import record_status
+from zapq.db.poison import PoisonBin
 from zapq.settings import get_settings
 from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError
 from zapq.whatsapp.inbound import StatusUpdate
@@ -95,10 +98,19 @@ def process_message(messages: list[dict[str, Any]]) -> None:
 
 @dramatiq.actor(queue_name=DEFAULT, priority=PRIORITY[DEFAULT])
 def apply_message_status(status: dict[str, Any]) -> None:
-    """Move an outbound message's status forward (never back: a late "delivered" leaves "read")."""
+    """Move an outbound message's status forward (never back: a late "delivered" leaves "read").
+
+    A status PostgreSQL refuses is set aside as poison rather than retried: it would fail again.
+    """
+    connection = thread_connection()
+    poison = PoisonBin(connection, apply_message_status.actor_name, None)
+    poison.attempt(status.get("wamid"), status, functools.partial(_apply_status, connection, status))
+
+
+def _apply_status(connection: psycopg.Connection, status: dict[str, Any]) -> None:
     update = StatusUpdate.from_dict(status)
     record_status(
-        thread_connection(),
+        connection,
         wamid=update.wamid,
         phone_number_id=update.phone_number_id,
         recipient_id=update.recipient_id,

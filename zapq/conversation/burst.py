@@ -41,6 +41,7 @@ from zapq.conversation.store import (
     touch_conversation,
 )
 from zapq.db.outbound_messages import find_outbound
+from zapq.db.poison import ITEM_ERRORS, PoisonBin, is_item_error
 from zapq.whatsapp.client import WhatsAppClient
 from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError, WhatsAppSendError
 from zapq.whatsapp.inbound import InboundMessage
@@ -67,33 +68,36 @@ class BurstServices:
     template_language: str
     on_turn: Callable[[dict[str, Any]], None]  # hands the analytics record on
     on_handoff: Callable[[str], None]  # hands a handoff id to the notifier
+    actor_name: str = "process_message"  # names the source of poison items set aside
 
 
 class BurstOutcome(msgspec.Struct, frozen=True):
-    """What happened to a burst: `answered`, `stale`, `human_mode`, `nothing_to_say` or `repeated`."""
+    """What happened to a burst.
+
+    `answered`, `stale`, `human_mode`, `nothing_to_say`, `poison` (every message set aside) or `repeated`.
+    """
 
     outcome: str
     reply: SendResult | None = None
 
 
 def answer_burst(services: BurstServices, batch_id: str, items: Sequence[dict[str, Any]]) -> BurstOutcome:
-    """Answer a burst of one customer on one business number. `items` are `InboundMessage` dicts."""
-    messages = sorted((InboundMessage.from_dict(item) for item in items), key=lambda m: m.sent_at)
+    """Answer a burst of one customer on one business number. `items` are `InboundMessage` dicts.
+
+    A message that cannot be read or stored is set aside as poison (`zapq.db.poison`) and the
+    burst is answered without it: one strange message never costs the customer their answer.
+    """
+    poison = PoisonBin(services.connection, services.actor_name, batch_id)
+    messages = sorted(_readable(poison, items), key=lambda m: m.sent_at)
     if not messages:
-        return BurstOutcome("nothing_to_say")
+        return _finish(services, "poison" if poison.set_aside_ids else "nothing_to_say")
     first = messages[0]
     connection = services.connection
     with conversation_lock(connection, first.phone_number_id, first.wa_id):
         now = datetime.now(UTC)
         stale = {m.wamid for m in messages if now - m.sent_at > services.stale_after}
-        conversation = touch_conversation(
-            connection,
-            first.phone_number_id,
-            first.wa_id,
-            profile_name=next((m.profile_name for m in reversed(messages) if m.profile_name), None),
-            last_inbound_at=messages[-1].sent_at,
-        )
-        record_inbound(connection, batch_id, messages, stale)
+        conversation = _touch(services, messages)
+        messages = record_inbound(connection, batch_id, messages, stale, poison)
         if conversation.last_batch_id == batch_id:
             _repeat_handoffs(services, conversation, batch_id)
             return BurstOutcome("repeated")
@@ -105,11 +109,46 @@ def answer_burst(services: BurstServices, batch_id: str, items: Sequence[dict[st
             )  # fmt: skip
         fresh = [m for m in messages if m.wamid not in stale]
         if not fresh:
-            return _finish(services, "stale")
+            return _finish(services, "stale" if messages else "poison")
         if conversation.mode == HUMAN:
             logger.info("conversation %s is with a person: the bot stays silent", first.wa_id)
             return _finish(services, "human_mode")
         return _answer(services, conversation, batch_id, fresh)
+
+
+def _readable(poison: PoisonBin, items: Sequence[Any]) -> list[InboundMessage]:
+    messages: list[InboundMessage] = []
+
+    def read(item: Any) -> None:
+        messages.append(InboundMessage.from_dict(item))
+
+    for item in items:
+        wamid = item.get("wamid") if isinstance(item, dict) else None
+        poison.attempt(wamid, item, functools.partial(read, item), savepoint=False)
+    return messages
+
+
+def _touch(services: BurstServices, messages: Sequence[InboundMessage]) -> Conversation:
+    """Create or refresh the conversation; a profile name PostgreSQL refuses is left out, not fatal."""
+    first = messages[0]
+    profile_name = next((m.profile_name for m in reversed(messages) if m.profile_name), None)
+
+    def touch(name: str | None) -> Conversation:
+        return touch_conversation(
+            services.connection, first.phone_number_id, first.wa_id,
+            profile_name=name, last_inbound_at=messages[-1].sent_at,
+        )  # fmt: skip
+
+    if profile_name is None:
+        return touch(None)
+    try:
+        with services.connection.transaction():
+            return touch(profile_name)
+    except ITEM_ERRORS as error:
+        if not is_item_error(error):
+            raise
+        logger.warning("profile name of %s not stored (%s): %s", first.wa_id, type(error).__name__, error)
+        return touch(None)
 
 
 def _answer(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from zapq.conversation.engine import ConversationState
+from zapq.db.poison import PoisonBin
 from zapq.struct_types import prepare
 from zapq.whatsapp.inbound import InboundMessage
 
@@ -96,18 +98,29 @@ def touch_conversation(
 
 
 def record_inbound(
-    connection: psycopg.Connection, batch_id: str, messages: Sequence[InboundMessage], stale: set[str]
-) -> int:
-    """Store every message of a burst once; return how many were new."""
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO inbound_messages"
-            " (phone_number_id, wamid, wa_id, kind, text, sent_at, batch_id, stale, payload)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (phone_number_id, wamid) DO NOTHING",
-            [_inbound_row(batch_id, message, message.wamid in stale) for message in messages],
-        )
-        return max(cursor.rowcount, 0)
+    connection: psycopg.Connection,
+    batch_id: str,
+    messages: Sequence[InboundMessage],
+    stale: set[str],
+    poison: PoisonBin,
+) -> list[InboundMessage]:
+    """Store every message of a burst once; return them, less any PostgreSQL refused (set aside)."""
+    recorded = []
+    for message in messages:
+        row = _inbound_row(batch_id, message, message.wamid in stale)
+        if poison.attempt(message.wamid, message.to_dict(), partial(_insert_inbound, connection, row)):
+            recorded.append(message)
+    return recorded
+
+
+def _insert_inbound(connection: psycopg.Connection, row: tuple[Any, ...]) -> None:
+    connection.execute(
+        "INSERT INTO inbound_messages"
+        " (phone_number_id, wamid, wa_id, kind, text, sent_at, batch_id, stale, payload)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (phone_number_id, wamid) DO NOTHING",
+        row,
+    )
 
 
 def _inbound_row(batch_id: str, message: InboundMessage, stale: bool) -> tuple[Any, ...]:

@@ -67,10 +67,15 @@ class PoisonBin:
         self.batch_id = batch_id
         self.set_aside_ids: list[str] = []
 
-    def attempt(self, item_id: object, item: object, work: Callable[[], None]) -> bool:
-        """Run `work` in a savepoint; False when the item was set aside instead."""
+    def attempt(
+        self, item_id: object, item: object, work: Callable[[], None], *, savepoint: bool = True
+    ) -> bool:
+        """Run `work` (in a savepoint, unless it writes nothing); False when the item was set aside."""
         try:
-            with self.connection.transaction():
+            if savepoint:
+                with self.connection.transaction():
+                    work()
+            else:
                 work()
             return True
         except ITEM_ERRORS as error:
