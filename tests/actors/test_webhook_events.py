@@ -47,4 +47,3 @@ def test_a_poison_event_is_set_aside_and_its_batch_mates_are_stored(
     assert (actor_name, item_id) == ("store_webhook_events", "bad-\\u0000-nul")
     assert "DataError" in error
     assert '"message": "a NUL \\u0000 PostgreSQL refuses"' in item
-
