@@ -9,6 +9,7 @@ from functools import lru_cache
 from zapq.db.connection import connect
 from zapq.db.migrate import apply_migrations
 from zapq.embedded import ServiceUrls, export_service_urls, resolve_service_urls
+from zapq.log_limits import limit_repeated_lines
 from zapq.processes import pid_alive
 from zapq.settings import Settings, get_settings
 
@@ -33,6 +34,7 @@ def boot() -> Settings:
     settings = get_settings()
     with connect(settings.database_url) as connection:
         apply_migrations(connection)
+    limit_repeated_lines(limit=settings.log_repeat_limit, window_s=settings.log_repeat_window_s)
     return settings
 
 
