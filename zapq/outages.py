@@ -15,9 +15,17 @@ import redis
 POSTGRESQL = "postgresql"
 REDIS = "redis"
 NETWORK = "network"
+CRM = "crm"
 
 #: The names `dependency_down` returns: a fixed set, so they may label metrics.
-DEPENDENCIES = (POSTGRESQL, REDIS, NETWORK)
+DEPENDENCIES = (POSTGRESQL, REDIS, NETWORK, CRM)
+
+
+class DependencyUnavailable(Exception):
+    """Raised by our own clients when the service they call is down (no answer, 5xx, 429)."""
+
+    dependency: str = NETWORK
+
 
 # SQLSTATE classes of a server that is going away or cannot take a connection: 08 connection
 # exception, 57P operator intervention (admin shutdown, crash shutdown, cannot connect now),
@@ -40,6 +48,8 @@ def dependency_down(error: BaseException) -> str | None:
 
 
 def _direct(error: BaseException) -> str | None:
+    if isinstance(error, DependencyUnavailable):
+        return error.dependency if error.dependency in DEPENDENCIES else NETWORK
     if isinstance(error, psycopg.OperationalError):
         state = error.sqlstate
         # No SQLSTATE: the connection itself failed (refused, reset, closed by the server).

@@ -189,6 +189,18 @@ def test_a_failing_crm_is_retried_until_it_takes_the_notice(whatsapp, worker, gr
     wait_until(lambda: db.execute("SELECT crm_status FROM handoffs").fetchone() == (200,), timeout=5)
 
 
+def test_a_crm_down_longer_than_the_retry_budget_still_gets_the_notice(
+    whatsapp, worker, graph_api, crm, db, wait_until
+):
+    from tests.support.http_peer import CannedResponse
+
+    crm.enqueue(*[CannedResponse(status=503)] * 5)  # notify_human_handoff has max_retries=3
+    post_messages(whatsapp, text("wamid.c2", "falar com atendente"))
+
+    wait_until(lambda: db.execute("SELECT crm_status FROM handoffs").fetchone() == (200,), timeout=30)
+    assert len(crm.received("/handoffs")) == 6
+
+
 def test_status_updates_never_go_backwards(whatsapp, worker, graph_api: GraphApi, db, wait_until):
     post_messages(whatsapp, text("wamid.s", "oi"))
     wait_until(lambda: [row[2] for row in outbound(db)] == ["sent"], timeout=10)

@@ -32,7 +32,7 @@ def test_a_burst_with_a_poison_message_is_answered_once_without_it(
     burst = [
         message("wamid.good-1", "oi"),
         message("wamid.bad", "a NUL \x00 PostgreSQL refuses", profile_name="Ana\x00"),
-        {"phone_number_id": BUSINESS, "wa_id": meta.USER_WA_ID, "wamid": "wamid.unreadable", "text": "no time"},
+        {"phone_number_id": BUSINESS, "wa_id": meta.USER_WA_ID, "wamid": "wamid.unreadable"},  # no sent_at
         message("wamid.good-2", "vocês têm o Corolla?"),
     ]
     for item in burst:

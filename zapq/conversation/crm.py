@@ -13,6 +13,7 @@ import httpx
 import msgspec
 
 from zapq.conversation.store import HandoffRecord
+from zapq.outages import CRM, DependencyUnavailable
 from zapq.whatsapp.signature import sign
 
 logger = logging.getLogger(__name__)
@@ -21,11 +22,17 @@ SIGNATURE_HEADER = "X-Zapq-Signature-256"
 
 
 class CrmRejected(Exception):
-    """The CRM did not take the notice (no answer, or not 2xx); Retries tries again."""
+    """The CRM refused the notice (4xx); Retries tries again, then dead-letters it for an operator."""
+
+
+class CrmUnavailable(DependencyUnavailable):
+    """The CRM did not answer, or answered 5xx or 429: the notice waits for it, however long."""
+
+    dependency = CRM
 
 
 def notify_crm(http: httpx.Client, url: str, secret: str, handoff: HandoffRecord) -> int:
-    """POST the handoff; return the CRM's HTTP status, or raise CrmRejected."""
+    """POST the handoff; return the CRM's HTTP status, or raise CrmUnavailable or CrmRejected."""
     body = msgspec.json.encode(
         {
             "event": "human_handoff",
@@ -45,7 +52,9 @@ def notify_crm(http: httpx.Client, url: str, secret: str, handoff: HandoffRecord
     try:
         answer = http.post(url, content=body, headers=headers)
     except httpx.HTTPError as error:
-        raise CrmRejected(f"handoff {handoff.handoff_id}: {type(error).__name__}: {error}") from error
+        raise CrmUnavailable(f"handoff {handoff.handoff_id}: {type(error).__name__}: {error}") from error
+    if answer.status_code >= 500 or answer.status_code == 429:
+        raise CrmUnavailable(f"handoff {handoff.handoff_id}: CRM answered {answer.status_code}")
     if not answer.is_success:
         raise CrmRejected(f"handoff {handoff.handoff_id}: CRM answered {answer.status_code}")
     return answer.status_code
