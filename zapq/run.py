@@ -1,34 +1,21 @@
 """`make run`: embedded servers, schema, then web + worker + scheduler; Ctrl-C stops everything.
 
-Each child runs in its own session so the shutdown order is ours: the processes
-that use Redis and PostgreSQL stop first, the servers this run started last.
+`zapq.supervisor` restarts a child that exits, as systemd does in production. On Ctrl-C or
+SIGTERM the processes that use Redis and PostgreSQL stop first, the servers this run started last.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import secrets
-import signal
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from zapq.embedded import ServiceUrls
 from zapq.runtime import boot, booted_services
-from zapq.settings import SettingsError, get_settings
-
-logger = logging.getLogger("zapq.run")
-
-GRACE_PERIOD_S = 8.0
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
+from zapq.settings import Settings, SettingsError, get_settings
+from zapq.supervisor import Supervisor
 
 
 def child_commands(python: str) -> dict[str, list[str]]:
@@ -54,10 +41,20 @@ def main() -> int:
         print(f"zapq: {error}", file=sys.stderr)
         return 2
     urls = booted_services()
-    children = [
-        Child(name, subprocess.Popen(command, start_new_session=True))
-        for name, command in child_commands(sys.executable).items()
-    ]
+    supervisor = Supervisor(child_commands(sys.executable))
+    supervisor.stop_on_signals()
+    try:
+        supervisor.start()
+        print_banner(settings, urls, dev_secret)
+        exit_code = supervisor.run()
+    finally:
+        supervisor.stop_children()  # already done by run(), unless a start or the banner failed
+        urls.stop_started()
+    print("zapq stopped." if exit_code == 0 else "zapq stopped: a child kept crashing.", flush=True)
+    return exit_code
+
+
+def print_banner(settings: Settings, urls: ServiceUrls, dev_secret: Path | None) -> None:
     print(
         f"zapq is running:\n"
         f"  web        http://{settings.web_host}:{settings.web_port}"
@@ -72,25 +69,6 @@ def main() -> int:
     )
     if dev_secret:
         print(f"WHATSAPP_WEBHOOK_SECRET was unset: webhooks must be signed with the one in {dev_secret}")
-    stop_requested = False
-
-    def request_stop(signum: int, frame: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    exit_code = 0
-    while not stop_requested:
-        for child in children:
-            if child.process.poll() is not None:
-                logger.error("%s exited with %s; stopping the rest", child.name, child.process.returncode)
-                stop_requested, exit_code = True, 1
-        time.sleep(0.2)
-    stop_children(children)
-    urls.stop_started()
-    print("zapq stopped.", flush=True)
-    return exit_code
 
 
 def ensure_webhook_secret() -> Path | None:
@@ -110,25 +88,6 @@ def ensure_webhook_secret() -> Path | None:
     os.environ["WHATSAPP_WEBHOOK_SECRET"] = path.read_text().strip()
     get_settings.cache_clear()
     return path
-
-
-def stop_children(children: list[Child]) -> None:
-    for child in children:
-        _signal_group(child.process, signal.SIGTERM)
-    deadline = time.monotonic() + GRACE_PERIOD_S
-    for child in children:
-        try:
-            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            logger.warning("%s did not stop in time; killing it", child.name)
-        # Kill the whole group either way: dramatiq's forks and uvicorn's reloaders live there.
-        _signal_group(child.process, signal.SIGKILL)
-        child.process.wait()
-
-
-def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signum)
 
 
 if __name__ == "__main__":

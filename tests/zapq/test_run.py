@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,46 +15,20 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from tests.support.process_tree import alive, children_running, descendants
 from tests.support.waiting import wait_until
+from zapq.conversation.crm import SIGNATURE_HEADER
+from zapq.whatsapp.signature import sign
 
 ROOT = Path(__file__).resolve().parents[2]
+# The run's GENERIC_WEBHOOK_SECRET: POST /webhook takes only events signed with it.
+GENERIC_SECRET = "run-test-generic-secret"
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def live_processes() -> dict[int, int]:
-    """pid -> parent pid, for every process that is not a zombie."""
-    parents = {}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                status = dict(
-                    line.split(":\t", 1)
-                    for line in (proc / "status").read_text().splitlines()
-                    if ":\t" in line
-                )
-            except OSError:
-                continue
-            if not status.get("State", "").startswith("Z"):
-                parents[int(proc.name)] = int(status["PPid"])
-    return parents
-
-
-def descendants(root: int) -> set[int]:
-    parents = live_processes()
-    found, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def alive(pids: set[int]) -> set[int]:
-    return pids & set(live_processes())
 
 
 def test_run_serves_a_webhook_end_to_end_and_ctrl_c_leaves_no_process(tmp_path: Path):
@@ -61,7 +38,7 @@ def test_run_serves_a_webhook_end_to_end_and_ctrl_c_leaves_no_process(tmp_path: 
         key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")
     } | {
         "ZAPQ_DATA_DIR": str(data_dir), "WEB_PORT": str(web_port), "METRICS_PORT": str(metrics_port),
-        "WORKER_PROCESSES": "1", "WORKER_THREADS": "2",
+        "WORKER_PROCESSES": "1", "WORKER_THREADS": "2", "GENERIC_WEBHOOK_SECRET": GENERIC_SECRET,
     }  # fmt: skip
     run = subprocess.Popen(
         [sys.executable, "-m", "zapq.run"],
@@ -72,7 +49,7 @@ def test_run_serves_a_webhook_end_to_end_and_ctrl_c_leaves_no_process(tmp_path: 
     )
     try:
         wait_until(lambda: _get(f"http://127.0.0.1:{web_port}/health/ready"), timeout=60, what="web ready")
-        posted = httpx.post(f"http://127.0.0.1:{web_port}/webhook", json={"unique_id": "u1", "message": "oi"})
+        posted = post_event(web_port, {"unique_id": "u1", "message": "oi"})
         assert posted.status_code == 202
         database_url = (data_dir / "postgres").as_posix()
         with psycopg.connect(f"postgresql://postgres:@/postgres?host={database_url}", autocommit=True) as db:
@@ -97,6 +74,56 @@ def test_run_serves_a_webhook_end_to_end_and_ctrl_c_leaves_no_process(tmp_path: 
         output, _ = run.communicate(timeout=30)
     assert b"zapq stopped." in output, output.decode(errors="replace")[-3000:]
     wait_until(lambda: not alive(spawned), timeout=5, what=f"no survivors among {spawned}")
+
+
+def test_run_restarts_a_worker_whose_processes_were_killed_and_ctrl_c_still_stops_everything(tmp_path: Path):
+    web_port, metrics_port = free_port(), free_port()
+    # REDIS_URL and DATABASE_URL stay those of the test session: this run starts no servers of its own.
+    env = os.environ | {
+        "ZAPQ_DATA_DIR": str(tmp_path / "zapq-run"), "WEB_PORT": str(web_port),
+        "METRICS_PORT": str(metrics_port), "WORKER_PROCESSES": "1", "WORKER_THREADS": "2",
+        "GENERIC_WEBHOOK_SECRET": GENERIC_SECRET,
+    }  # fmt: skip
+    log_path = tmp_path / "run.log"  # a file, not a pipe: a full pipe would block the run while it logs
+    with log_path.open("wb") as log:
+        run = subprocess.Popen([sys.executable, "-m", "zapq.run"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+        wait_until(lambda: _get(metrics) is not None, timeout=60, what="the worker's metrics endpoint")
+        [worker] = children_running(run.pid, "dramatiq")
+        forks = descendants(worker)
+        # What the issue saw: a worker process SIGKILLed makes dramatiq's main process shut down.
+        for fork in forks:
+            with contextlib.suppress(ProcessLookupError):  # dramatiq may already have stopped it
+                os.kill(fork, signal.SIGKILL)
+
+        wait_until(lambda: children_running(run.pid, "dramatiq") - {worker}, timeout=20, what="a new worker")
+        [new_worker] = children_running(run.pid, "dramatiq")
+        assert _get(f"http://127.0.0.1:{web_port}/health") is not None
+        posted = post_event(web_port, {"unique_id": "u1", "message": "oi"})
+        assert posted.status_code == 202
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as db:
+            wait_until(
+                lambda: db.execute("SELECT count(*) FROM webhook_events").fetchone()[0] == 1,
+                timeout=20,
+                what="the new worker to store the event",
+            )
+        spawned = descendants(run.pid)
+    finally:
+        run.send_signal(signal.SIGINT)
+        run.wait(timeout=30)
+    output = log_path.read_text(errors="replace")
+
+    crash = rf"worker \(pid {worker}\) exited with code 1; restarting in 1.0 s"
+    assert re.search(crash, output) and f"worker restarted (pid {new_worker})" in output, output[-3000:]
+    assert run.returncode == 0 and "zapq stopped." in output, output[-3000:]
+    wait_until(lambda: not alive(spawned | forks), timeout=5, what=f"no survivors among {spawned | forks}")
+
+
+def post_event(web_port: int, event: dict[str, str]) -> httpx.Response:
+    body = json.dumps(event).encode()
+    headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(GENERIC_SECRET, body)}
+    return httpx.post(f"http://127.0.0.1:{web_port}/webhook", content=body, headers=headers)
 
 
 def _get(url: str) -> str | None:
