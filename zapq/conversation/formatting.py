@@ -1,4 +1,4 @@
-"""How prices and cars are written to Brazilian customers: 'R$ 139.990,00'."""
+"""How prices and cars are written to Brazilian customers ('R$ 139.990,00'), within WhatsApp's lengths."""
 
 from __future__ import annotations
 
@@ -24,3 +24,8 @@ def vehicle_name(vehicle: Vehicle) -> str:
 def vehicle_line(vehicle: Vehicle) -> str:
     """'• Toyota Corolla XEi 2024, prata, R$ 139.990,00', one line of a WhatsApp list."""
     return f"• {vehicle_name(vehicle)}, {vehicle.colour}, {format_brl(vehicle.price)}"
+
+
+def fit(text: str, limit: int) -> str:
+    """`text`, or its first `limit` - 1 characters and '…': Meta refuses a body over its limit outright."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -31,7 +31,7 @@ from zapq.conversation.engine import (
     TestDriveDraft,
     with_turns,
 )
-from zapq.conversation.formatting import format_brl, vehicle_line, vehicle_name
+from zapq.conversation.formatting import fit, format_brl, vehicle_line, vehicle_name
 from zapq.conversation.inventory import InventoryLookup, Vehicle
 from zapq.conversation.reading import BatchReading, VehicleQuery, read_batch, readable_lines
 from zapq.conversation.when import (
@@ -45,9 +45,11 @@ from zapq.conversation.when import (
     local_now,
     slot_problem,
 )
+from zapq.whatsapp.client import MAX_BUTTONS_BODY, MAX_TEXT_BODY
 
 MAX_LISTED = 3
 MAX_INTERESTS = 4
+MAX_GREETING_NAME = 30  # a profile name may be 256 characters of anything
 HANDOFF_REASON = "customer_request"
 
 MENU_BUTTONS = [
@@ -122,7 +124,8 @@ class RuleBasedEngine:
         answer.parts.extend(MEDIA_TEXTS[kind] for kind in reading.media_kinds)
         if not self._answer_request(state, batch, reading, now, answer):
             self._answer_small_talk(reading, opening, answer)
-        text = "\n\n".join(answer.parts)
+        # Meta refuses a body over its limit, and a refused reply leaves the customer with none.
+        text = fit("\n\n".join(answer.parts), MAX_BUTTONS_BODY if answer.buttons else MAX_TEXT_BODY)
         return EngineReply(
             text=text,
             actions=answer.actions,
@@ -383,7 +386,7 @@ def greeting_text(profile_name: str | None, reading: BatchReading) -> str | None
         return None
     salutation = SALUTATIONS.get(reading.greeting or "", "Olá")
     words = (profile_name or "").split()
-    text = f"{salutation}, {words[0]}!" if words else f"{salutation}!"
+    text = f"{salutation}, {fit(words[0], MAX_GREETING_NAME)}!" if words else f"{salutation}!"
     if reading.asks_how_are_you:
         text += " Tudo ótimo por aqui, obrigado por perguntar."
     return text

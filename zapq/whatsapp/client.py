@@ -5,6 +5,10 @@ Synchronous because actors run on worker threads. Every failure is raised as a
 interactive messages are checked before sending and raise `ValueError` naming the limit:
 a silently truncated button would mislead the customer.
 
+The bearer token goes only to `/{phone_number_id}/messages` under `api_url`: the id must be 1 to 32
+digits (checked when the client is built) and is escaped in the path anyway, so no input can point
+the token at another path or host.
+
 Once the Graph API rejects the access token, the whole process stops calling it with that token
 (`AccessTokenInvalid` is raised at once) until `reset_token_circuit()` or a different token.
 """
@@ -14,7 +18,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import threading
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +39,9 @@ from zapq.whatsapp.errors import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 10.0
+
+# Meta's phone number ids are 15-16 digits; anything else must never become part of a URL.
+_PHONE_NUMBER_ID = re.compile("[0-9]{1,32}")
 
 MAX_TEXT_BODY = 4096
 MAX_BUTTONS = 3
@@ -82,7 +91,8 @@ class WhatsAppClient:
 
     :param api_url: Graph API base URL including the version, e.g. https://graph.facebook.com/v21.0.
     :param access_token: Bearer token; may be replaced later by assigning `access_token`.
-    :param phone_number_id: the business phone number the messages come from.
+    :param phone_number_id: the business phone number the messages come from: 1 to 32 digits, or
+        ValueError is raised.
     :param timeout_s: per-request timeout; a timeout raises `RetryableSendError`.
     :param http: an httpx.Client to share; by default the client owns one (see `close`).
     """
@@ -95,12 +105,21 @@ class WhatsAppClient:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         http: httpx.Client | None = None,
     ) -> None:
+        if not _PHONE_NUMBER_ID.fullmatch(phone_number_id):
+            raise ValueError(f"phone_number_id must be 1 to 32 digits, got {phone_number_id[:64]!r}")
         self.api_url = api_url.rstrip("/")
         self.access_token = access_token
-        self.phone_number_id = phone_number_id
+        self._phone_number_id = phone_number_id
+        # Escaped although it is only digits: the token must never go to a path an input chose.
+        self._messages_url = f"{self.api_url}/{urllib.parse.quote(phone_number_id, safe='')}/messages"
         self.timeout_s = timeout_s
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client(timeout=timeout_s)
+
+    @property
+    def phone_number_id(self) -> str:
+        """Read-only: the messages URL, where the token goes, was built from it."""
+        return self._phone_number_id
 
     def close(self) -> None:
         if self._owns_http:
@@ -210,7 +229,7 @@ class WhatsAppClient:
         TOKEN_CIRCUIT.check(self.access_token)
         try:
             answer = self._http.post(
-                f"{self.api_url}/{self.phone_number_id}/messages",
+                self._messages_url,
                 content=msgspec.json.encode(payload),
                 headers={"authorization": f"Bearer {self.access_token}", "content-type": "application/json"},
                 timeout=self.timeout_s,

@@ -4,10 +4,13 @@ import datetime as dt
 
 import psycopg
 
+from tests.support.graph_api import accepted
+from tests.support.http_peer import HttpPeer
 from tests.zapq.conversation.messages import WA_ID, WEDNESDAY_10AM, burst, media, new_customer, stored
 from zapq.conversation.engine import BookTestDrive, ConversationState, Handoff, IncomingText, OptOut
 from zapq.conversation.rules import MENU_BUTTONS, RuleBasedEngine
 from zapq.conversation.when import SAO_PAULO
+from zapq.whatsapp.client import MAX_BUTTONS_BODY, WhatsAppClient
 
 
 def stock_id(db: psycopg.Connection, stock_code: str) -> int:
@@ -292,3 +295,15 @@ def test_thanks_gets_a_polite_answer(rules: RuleBasedEngine):
     reply = rules.reply(new_customer(), burst("valeu!"))
 
     assert reply.text.startswith("Por nada!")
+
+
+def test_a_profile_name_of_a_thousand_characters_is_greeted_with_buttons_within_metas_limits(
+    rules: RuleBasedEngine, http_peer: HttpPeer
+):
+    reply = rules.reply(new_customer(profile_name="Maria" * 200), burst("oi"))
+
+    assert reply.text.startswith(f"Olá, {'Maria' * 5}{'Maria'[:4]}…!")
+    assert reply.buttons == MENU_BUTTONS and len(reply.text) <= MAX_BUTTONS_BODY
+    http_peer.default = accepted("wamid.greeting")
+    with WhatsAppClient(http_peer.url, "test-token", "106540352242922") as client:
+        assert client.send_buttons(WA_ID, reply.text, reply.buttons) == "wamid.greeting"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from tests.support.graph_api import CUSTOMER, accepted
+from tests.support.graph_api import CUSTOMER, GraphApi, accepted
 from tests.support.http_peer import CannedResponse, HttpPeer, RecordedRequest
 from zapq.whatsapp.client import ListRow, ListSection, WhatsAppClient, reset_token_circuit
 from zapq.whatsapp.errors import AccessTokenInvalid, PermanentSendError
@@ -302,3 +302,30 @@ def test_a_new_token_closes_the_circuit(whatsapp: WhatsAppClient, http_peer: Htt
     assert whatsapp.send_text(CUSTOMER, "Oi") == "wamid.default"
     assert http_peer.requests[-1].headers["authorization"] == "Bearer EAAJB-renewed-token"
     assert token_invalid_gauge() == 0
+
+
+@pytest.mark.parametrize(
+    "hostile", ["1065?x=1", "1065\x00", "1065/../../me", "1065#x", "1065%2Fx", "", "1" * 33, "١٠٦٥", "1065\n"]
+)
+def test_a_phone_number_id_that_is_not_digits_is_refused_before_any_request(
+    graph_api: GraphApi, hostile: str
+) -> None:
+    with pytest.raises(ValueError, match="phone_number_id must be 1 to 32 digits"):
+        WhatsAppClient(f"{graph_api.url}/v21.0", TOKEN, hostile)
+
+    assert graph_api.peer.requests == []
+
+
+def test_the_token_only_ever_goes_to_the_numbers_messages_path(graph_api: GraphApi) -> None:
+    with WhatsAppClient(f"{graph_api.url}/v21.0", TOKEN, PHONE_NUMBER_ID, timeout_s=2) as client:
+        client.send_text(CUSTOMER, "Oi")
+        client.send_buttons(CUSTOMER, "Escolha", [("ver_carros", "Ver carros")])
+        client.mark_read_with_typing("wamid.x?y=1/../../me")
+        client.send_text("1065?x=1", "Oi")  # other values go in the JSON body, never the URL
+        with pytest.raises(AttributeError):
+            client.phone_number_id = "1065?x=1"  # type: ignore[misc]
+        client.send_text(CUSTOMER, "Oi de novo")
+
+    assert [(request.path, request.headers["authorization"]) for request in graph_api.peer.requests] == [
+        (f"/v21.0/{PHONE_NUMBER_ID}/messages", f"Bearer {TOKEN}")
+    ] * 5
