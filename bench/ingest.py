@@ -51,6 +51,7 @@ def main() -> None:
     os.environ.update(
         WHATSAPP_WEBHOOK_SECRET=SECRET, WHATSAPP_ACCESS_TOKEN="bench-token", WHATSAPP_API_URL=graph.url
     )
+    os.environ.setdefault("GENERIC_WEBHOOK_SECRET", "bench-generic-secret")  # the web app needs one to start
     script = Path(tempfile.mkdtemp()) / "webhooks.lua"
     script.write_text(wrk_script(signed_bodies(DISTINCT_REQUESTS)))
     try:

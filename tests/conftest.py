@@ -34,6 +34,7 @@ TEST_ENVIRONMENT = {
     "WHATSAPP_PHONE_NUMBER_ID": "100200300",
     "ADMIN_API_TOKEN": "test-admin-token",
     "HANDOFF_WEBHOOK_SECRET": "test-crm-secret",
+    "GENERIC_WEBHOOK_SECRET": "test-generic-secret",
 }
 
 

@@ -7,44 +7,77 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
 import actors
-from web.admin import release_conversation
+from web.admin import list_poison_items, release_conversation
+from web.auth_throttle import FailedAuthThrottle
+from web.body_limits import BodyLimits
+from web.database import open_pool
 from web.enqueue import AsyncEnqueuer
 from web.generic_webhook import receive_generic_webhook
-from web.health import health, ready
+from web.health import health, readiness_check, ready
 from web.metrics import RequestMetrics, metrics_endpoint
 from web.whatsapp_webhook import receive_whatsapp_webhook, verify_whatsapp_webhook
+from zapq.log_limits import limit_repeated_lines
 from zapq.settings import Settings, SettingsError, get_settings
 
 logger = logging.getLogger(__name__)
 
+WHATSAPP_WEBHOOK_PATH = "/webhook/whatsapp"
+GENERIC_WEBHOOK_PATH = "/webhook"
+
 
 def create_app() -> Starlette:
-    """The app. Refuses to start without the webhook secret, unless WHATSAPP_SKIP_SIGNATURE=1."""
+    """The app. Refuses to start without the webhooks' secrets, unless told it is development."""
     settings = get_settings()
+    # uvicorn sets up only its own loggers: the app's lines get a handler, rate-limited like the rest.
+    limit_repeated_lines(
+        limit=settings.log_repeat_limit, window_s=settings.log_repeat_window_s,
+        ensure_handler=True, level=settings.log_level,
+    )  # fmt: skip
     check_signature_settings(settings)
+    check_generic_webhook_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.enqueuer = AsyncEnqueuer(actors.broker, settings.redis_url)
-        app.state.database_url = settings.database_url
         app.state.settings = settings
-        yield
-        await app.state.enqueuer.close()
+        app.state.enqueuer = AsyncEnqueuer(actors.broker, settings.redis_url)
+        database = app.state.database = open_pool(settings.database_url)
+        app.state.readiness = readiness_check(app.state)
+        app.state.admin_auth_throttle = FailedAuthThrottle()
+        try:
+            yield
+        finally:
+            await app.state.enqueuer.close()
+            await run_in_threadpool(database.close)
 
     routes = [
-        Route("/webhook", receive_generic_webhook, methods=["POST"]),
-        Route("/webhook/whatsapp", verify_whatsapp_webhook, methods=["GET"]),
-        Route("/webhook/whatsapp", receive_whatsapp_webhook, methods=["POST"]),
+        Route(GENERIC_WEBHOOK_PATH, receive_generic_webhook, methods=["POST"]),
+        Route(WHATSAPP_WEBHOOK_PATH, verify_whatsapp_webhook, methods=["GET"]),
+        Route(WHATSAPP_WEBHOOK_PATH, receive_whatsapp_webhook, methods=["POST"]),
         Route("/api/conversations/{wa_id}/release", release_conversation, methods=["POST"]),
+        Route("/api/poison", list_poison_items, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/health/ready", ready, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(RequestMetrics)], lifespan=lifespan)
+    middleware = [
+        # Outermost, so that it counts what the inner ones answer (413, 408) and who hung up (499).
+        Middleware(RequestMetrics),
+        Middleware(
+            BodyLimits,
+            max_bytes_by_path={
+                WHATSAPP_WEBHOOK_PATH: settings.whatsapp_max_body_bytes,
+                GENERIC_WEBHOOK_PATH: settings.generic_webhook_max_body_bytes,
+            },
+            default_max_bytes=settings.web_max_body_bytes,
+            read_timeout_s=settings.web_body_timeout_s,
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 def check_signature_settings(settings: Settings) -> None:
@@ -56,3 +89,16 @@ def check_signature_settings(settings: Settings) -> None:
             " (or WHATSAPP_SKIP_SIGNATURE=1, for development only)"
         )
     logger.warning("WHATSAPP_SKIP_SIGNATURE=1: WhatsApp webhooks are accepted unsigned; never in production")
+
+
+def check_generic_webhook_settings(settings: Settings) -> None:
+    if settings.generic_webhook_secret or settings.generic_webhook_token:
+        return
+    if not settings.generic_webhook_allow_unsigned:
+        raise SettingsError(
+            "missing required environment variable GENERIC_WEBHOOK_SECRET (or GENERIC_WEBHOOK_TOKEN;"
+            " or GENERIC_WEBHOOK_ALLOW_UNSIGNED=1, for development only)"
+        )
+    logger.warning(
+        "GENERIC_WEBHOOK_ALLOW_UNSIGNED=1: POST /webhook accepts events from anyone; never in production"
+    )

@@ -1,14 +1,25 @@
-"""Liveness answers while the process runs; readiness names the dependency that failed."""
+"""Liveness answers while the process runs; readiness names the dependency that failed.
+
+Readiness is checked at most once per `READY_MAX_AGE_S` however many probes ask at once
+(web/shared_check.py), through the web's PostgreSQL pool: probes cannot exhaust PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 import psycopg
+from psycopg_pool import ConnectionPool
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from web.enqueue import AsyncEnqueuer
+from web.shared_check import SharedCheck
+
 CHECK_TIMEOUT_S = 2.0
+READY_MAX_AGE_S = 1.0
 
 
 async def health(request: Request) -> JSONResponse:
@@ -16,29 +27,35 @@ async def health(request: Request) -> JSONResponse:
 
 
 async def ready(request: Request) -> JSONResponse:
-    failed = []
-    if not await _redis_ok(request):
-        failed.append("redis")
-    if not await _postgres_ok(request.app.state.database_url):
-        failed.append("postgresql")
+    failed: list[str] = await request.app.state.readiness()
     if failed:
         return JSONResponse({"status": "unavailable", "failed": failed}, status_code=503)
     return JSONResponse({"status": "ready"})
 
 
-async def _redis_ok(request: Request) -> bool:
+def readiness_check(state: State) -> SharedCheck[list[str]]:
+    """The dependencies that fail, read from `state` at each check (tests swap them)."""
+
+    async def failed_dependencies() -> list[str]:
+        redis_ok, postgres_ok = await asyncio.gather(
+            _redis_ok(state.enqueuer), run_in_threadpool(_postgres_ok, state.database)
+        )
+        return [name for name, ok in (("redis", redis_ok), ("postgresql", postgres_ok)) if not ok]
+
+    return SharedCheck(failed_dependencies, max_age_s=READY_MAX_AGE_S)
+
+
+async def _redis_ok(enqueuer: AsyncEnqueuer) -> bool:
     try:
-        return bool(await asyncio.wait_for(request.app.state.enqueuer.ping(), CHECK_TIMEOUT_S))
+        return await asyncio.wait_for(enqueuer.ping(), CHECK_TIMEOUT_S)
     except Exception:
         return False
 
 
-async def _postgres_ok(database_url: str) -> bool:
+def _postgres_ok(pool: ConnectionPool) -> bool:
     try:
-        async with await psycopg.AsyncConnection.connect(
-            database_url, connect_timeout=int(CHECK_TIMEOUT_S)
-        ) as connection:
-            await asyncio.wait_for(connection.execute("SELECT 1"), CHECK_TIMEOUT_S)
+        with pool.connection(timeout=CHECK_TIMEOUT_S) as connection:
+            connection.execute("SELECT 1")
         return True
-    except Exception:
+    except psycopg.Error:
         return False

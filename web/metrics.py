@@ -1,4 +1,10 @@
-"""The web process's own Prometheus metrics: requests, latencies, enqueues."""
+"""The web process's own Prometheus metrics: requests, latencies, enqueues.
+
+Every label value comes from a fixed set, so no client can create series: the method is one of
+`METHODS` or `other`, the route is a route template or `unmatched`, and the status is one we
+chose to answer. A client that went away before it was answered is counted as status `499`
+(nginx's "client closed request"): not an error of ours, and not a 500.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,14 @@ import time
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+OTHER_METHOD = "other"
+UNMATCHED_ROUTE = "unmatched"
+CLIENT_CLOSED_REQUEST = 499
+SERVER_ERROR = 500
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
@@ -31,7 +44,7 @@ ENQUEUE_FAILURES = Counter(
 
 
 class RequestMetrics:
-    """Pure ASGI middleware; labels by route template so path parameters don't explode cardinality."""
+    """Pure ASGI middleware; must wrap every other middleware so it sees every answer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -41,7 +54,14 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status: int | None = None
+        client_gone = False
+
+        async def receive_and_watch() -> Message:
+            nonlocal client_gone
+            message = await receive()
+            client_gone = client_gone or message["type"] == "http.disconnect"
+            return message
 
         async def send_and_record(message: Message) -> None:
             nonlocal status
@@ -50,11 +70,27 @@ class RequestMetrics:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_record)
+            await self.app(scope, receive_and_watch, send_and_record)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+            if status is None:
+                status = CLIENT_CLOSED_REQUEST if client_gone else SERVER_ERROR
+            method = scope["method"] if scope["method"] in METHODS else OTHER_METHOD
+            route = route_label(scope)
+            REQUESTS.labels(method, route, str(status)).inc()
+            LATENCY.labels(method, route).observe(time.perf_counter() - started)
+
+
+def route_label(scope: Scope) -> str:
+    """The template of the route the request was for, also when it was answered before routing."""
+    route = scope.get("route")
+    if route is None:
+        app = scope.get("app")
+        for candidate in getattr(app, "routes", ()):
+            if candidate.matches(scope)[0] is not Match.NONE:
+                route = candidate
+                break
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
 
 
 async def metrics_endpoint(request: Request) -> Response:

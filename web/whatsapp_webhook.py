@@ -3,6 +3,8 @@
 A POST is answered 200 only once every message and status in it is on the broker. When
 Redis cannot take them the answer is 503 and Meta retries the whole POST later; what was
 already queued from the first attempt is recognised by its wamid, so nothing is answered twice.
+The body is at most WHATSAPP_MAX_BODY_BYTES by the time it gets here (web/body_limits.py), and
+its nesting is checked only after its signature, so only Meta can make us measure 3 MiB.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from actors.conversation import apply_message_status, process_message
 from web.enqueue import BrokerUnavailable
+from web.json_nesting import too_deep_refusal
 from web.metrics import ENQUEUE_FAILURES, ENQUEUED
 from web.responses import error_response
+from web.unavailable import BROKER, unavailable
 from zapq.whatsapp.inbound import InvalidPayload, parse_notification
 from zapq.whatsapp.signature import SIGNATURE_HEADER, verify_handshake, verify_signature
 
@@ -42,10 +46,15 @@ async def receive_whatsapp_webhook(request: Request) -> Response:
         settings.whatsapp_webhook_secret, raw_body, request.headers.get(SIGNATURE_HEADER)
     ):
         return error_response(401, "invalid_signature", f"{SIGNATURE_HEADER} is missing or does not match")
+    refusal = too_deep_refusal(raw_body)
+    if refusal is not None:
+        return refusal
     try:
         notification = parse_notification(raw_body)
     except InvalidPayload as error:
         return error_response(400, "invalid_payload", str(error))
+    except RecursionError:  # too_deep_refusal should have caught it first
+        return error_response(400, "json_too_deep", "JSON nests too deep")
 
     for skipped in notification.skipped:
         logger.warning("webhook part left out: %s", skipped)
@@ -57,16 +66,14 @@ async def receive_whatsapp_webhook(request: Request) -> Response:
         await request.app.state.enqueuer.enqueue_many(outgoing)
     except BrokerUnavailable as error:
         ENQUEUE_FAILURES.labels(process_message.actor_name).inc()
-        return error_response(
-            503, "broker_unavailable", f"the queue could not take the notification: {error}"
-        )
+        return unavailable(BROKER, error)
     for message in outgoing:
         ENQUEUED.labels(message.queue_name, message.actor_name).inc()
     return JSONResponse(
         {
             "messages": len(notification.messages),
             "statuses": len(notification.statuses),
-            "errors": len(notification.errors),
+            "errors": len(notification.errors) + notification.errors_dropped,
             "skipped": notification.skipped,
         }
     )

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import sys
 from pathlib import Path
 
+from zapq.dev_secrets import ensure_dev_secret, ensure_generic_webhook_secret
 from zapq.embedded import ServiceUrls
 from zapq.runtime import boot, booted_services
 from zapq.settings import Settings, SettingsError, get_settings
@@ -36,6 +36,7 @@ def main() -> int:
     os.environ.setdefault("dramatiq_worker_timeout", "100")
     try:
         dev_secret = ensure_webhook_secret()
+        ensure_generic_webhook_secret()
         settings = boot()
     except SettingsError as error:
         print(f"zapq: {error}", file=sys.stderr)
@@ -80,14 +81,7 @@ def ensure_webhook_secret() -> Path | None:
     settings = get_settings()
     if settings.whatsapp_webhook_secret or settings.whatsapp_skip_signature:
         return None
-    path = settings.data_dir / "dev-webhook-secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    os.environ["WHATSAPP_WEBHOOK_SECRET"] = path.read_text().strip()
-    get_settings.cache_clear()
-    return path
+    return ensure_dev_secret("WHATSAPP_WEBHOOK_SECRET", settings.data_dir / "dev-webhook-secret")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     zapq_data_dir: str = "./var"
     duckdb_path: str = ""
     log_level: str = "INFO"
+    log_repeat_limit: int = 20
+    log_repeat_window_s: float = 60.0
 
     web_host: str = "127.0.0.1"
     web_port: int = 8000
@@ -69,6 +71,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     handoff_webhook_secret: str = ""
     admin_api_token: str = ""
 
+    web_max_body_bytes: int = 16_384
+    web_body_timeout_s: float = 10.0
+    whatsapp_max_body_bytes: int = 3_145_728
+    generic_webhook_max_body_bytes: int = 65_536
+    generic_webhook_secret: str = ""
+    generic_webhook_token: str = ""
+    generic_webhook_allow_unsigned: bool = False
+
     @property
     def data_dir(self) -> Path:
         return Path(self.zapq_data_dir).resolve()
@@ -94,6 +104,9 @@ SETTINGS_DOCS: dict[str, str] = {
     "ZAPQ_DATA_DIR": "Where embedded servers, DuckDB and metrics files live.",
     "DUCKDB_PATH": "Analytics database file. Unset: `$ZAPQ_DATA_DIR/analytics.duckdb`.",
     "LOG_LEVEL": "Python logging level for every process.",
+    "LOG_REPEAT_LIMIT": "Lines of one kind (logger, level, message template) a process writes per window;"
+    " the rest are counted and reported in one line when the window ends.",
+    "LOG_REPEAT_WINDOW_S": "That window, in seconds.",
     "WEB_HOST": "Address uvicorn binds.",
     "WEB_PORT": "Port uvicorn binds.",
     "METRICS_HOST": "Address of the worker's Prometheus exposition server.",
@@ -131,6 +144,13 @@ SETTINGS_DOCS: dict[str, str] = {
     "HANDOFF_WEBHOOK_URL": "Where `notify_human_handoff` POSTs the summary (the CRM). Unset: logged only.",
     "HANDOFF_WEBHOOK_SECRET": "HMAC-SHA256 key signing that POST (`X-Zapq-Signature-256`).",
     "ADMIN_API_TOKEN": "Bearer token of the admin API (`/api/...`). Unset: it answers 403.",
+    "WEB_MAX_BODY_BYTES": "Largest request body the web reads on routes without their own limit (else 413).",
+    "WEB_BODY_TIMEOUT_S": "Time a client has to send a whole request body (else 408, connection closed).",
+    "WHATSAPP_MAX_BODY_BYTES": "Largest `POST /webhook/whatsapp` body (Meta sends up to 3 MB).",
+    "GENERIC_WEBHOOK_MAX_BODY_BYTES": "Largest `POST /webhook` body.",
+    "GENERIC_WEBHOOK_SECRET": "HMAC-SHA256 key of `POST /webhook`'s `X-Zapq-Signature-256` header.",
+    "GENERIC_WEBHOOK_TOKEN": "Bearer token `POST /webhook` also accepts (`Authorization: Bearer ...`).",
+    "GENERIC_WEBHOOK_ALLOW_UNSIGNED": "Development only: `1` lets the web app start with neither of those.",
 }
 
 

@@ -144,7 +144,11 @@ def test_unreachable_redis_answers_503_so_meta_retries(web_client, broker, tmp_p
     response = post_signed(web_client, meta.body_with_messages(text("wamid.A", "oi"), text("wamid.B", "oi")))
 
     assert response.status_code == 503
-    assert response.json()["error"] == "broker_unavailable"
+    # It names the dependency, not its address: that is in the log.
+    assert response.json() == {
+        "error": "broker_unavailable",
+        "detail": "the queue is unavailable, retry later",
+    }
 
 
 def test_the_app_refuses_to_start_without_the_webhook_secret(monkeypatch):
@@ -176,3 +180,23 @@ def test_a_redis_that_lost_its_scripts_still_takes_the_notification(web_client, 
 
     assert response.status_code == 200
     assert queued(redis_client, broker) == 2
+
+
+def test_a_signed_body_nested_deeper_than_the_limit_gets_400_naming_the_limit(
+    web_client, redis_client, broker
+):
+    deep = b"[" * 965 + b"]" * 965
+    body = meta.body_with_changes({"field": "messages", "value": {"deep": "PLACEHOLDER"}})
+    body = body.replace(b'"PLACEHOLDER"', deep)
+
+    response = post_signed(web_client, body)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "json_too_deep", "detail": "JSON may nest at most 64 levels deep"}
+    assert queued(redis_client, broker) == 0
+
+
+def test_an_unsigned_deep_body_is_refused_for_its_signature_first(web_client):
+    response = web_client.post("/webhook/whatsapp", content=b"[" * 100_000)
+
+    assert response.status_code == 401
