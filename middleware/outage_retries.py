@@ -95,7 +95,7 @@ class OutageRetries(Retries):
         self.outage_of = outage_of
         self.outage_max_backoff = outage_max_backoff
         self.dependencies = DependencyStates()
-        _install_traceback_filter(outage_of)
+        _install_traceback_filter()
 
     def after_process_message(
         self, broker: Broker, message: MessageProxy, *, result: Any | None = None,
@@ -153,26 +153,31 @@ def _enqueue_patiently(broker: Broker, message: MessageProxy, delay: int) -> Non
             pause = min(pause * 2, 2.0)
 
 
-def _install_traceback_filter(outage_of: OutageOf) -> None:
+def _install_traceback_filter() -> None:
     target = logging.getLogger("dramatiq.worker.WorkerThread")
-    if not any(isinstance(f, _OutageTracebackFilter) and f.outage_of is outage_of for f in target.filters):
-        target.addFilter(_OutageTracebackFilter(outage_of))
+    if not any(isinstance(f, _OutageTracebackFilter) for f in target.filters):
+        target.addFilter(_OutageTracebackFilter())
 
 
 class _OutageTracebackFilter(logging.Filter):
-    """Demote Dramatiq's traceback for a failure an outage caused: its one line is logged above."""
+    """Demote Dramatiq's traceback for a failure an outage caused: its one line is logged above.
 
-    def __init__(self, outage_of: OutageOf) -> None:
-        super().__init__()
-        self.outage_of = outage_of
+    Dramatiq logs it from the worker thread itself, before any after-hook; the thread knows its
+    broker, so only a broker that has OutageRetries (and whose `outage_of` names the error) is
+    affected, however many brokers a process holds.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if error is not None and record.levelno >= logging.ERROR and self.outage_of(error) is not None:
-            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-            record.exc_info = None
-            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
-        return True
+        if error is None or record.levelno < logging.ERROR:
+            return True
+        broker = getattr(threading.current_thread(), "broker", None)
+        retries = next((m for m in getattr(broker, "middleware", ()) if isinstance(m, OutageRetries)), None)
+        if retries is None or retries.outage_of(error) is None:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.exc_info = None
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
 def _one_line(error: BaseException) -> str:
