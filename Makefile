@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 WORKER_PROCESSES ?= 2
 WORKER_THREADS ?= 8
 
-.PHONY: install run web worker scheduler services stop test lint format bench seed migrate clean
+.PHONY: install run web worker scheduler services stop test test-faults lint format docs bench seed migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("zapq needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -26,10 +26,10 @@ web: install
 
 worker: install
 	dramatiq_worker_timeout=$${dramatiq_worker_timeout:-100} \
-	  $(VENV)/bin/dramatiq actors --processes $(WORKER_PROCESSES) --threads $(WORKER_THREADS)
+	  $(VENV)/bin/dramatiq actors:boot --processes $(WORKER_PROCESSES) --threads $(WORKER_THREADS)
 
 scheduler: install
-	$(VENV)/bin/periodiq actors
+	$(VENV)/bin/periodiq actors:boot
 
 services: install
 	$(PY) -m zapq.services start
@@ -47,6 +47,11 @@ seed: install
 test: install
 	$(PY) -m pytest
 
+## Crashes and outages under a 200-customer load against `make run` (tests/faults, about 12 minutes).
+## Its own data dir, so it may run beside `make test`.
+test-faults: install
+	ZAPQ_FAULT_TESTS=1 ZAPQ_DATA_DIR=$${ZAPQ_DATA_DIR:-var/test-faults} $(PY) -m pytest tests/faults -s
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -55,6 +60,10 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+## docs/configuration.md, from the descriptions on zapq/settings.py's fields.
+docs: install
+	$(PY) -m zapq.settings_docs docs/configuration.md
 
 ## `make bench BENCHMARKS="duplicates redis_memory"` runs only those (see `python -m bench --help`).
 bench: install

@@ -1,8 +1,10 @@
-"""Dramatiq entry module: `dramatiq actors` runs a worker, `periodiq actors` the scheduler.
+"""zapq's actors, declared on `broker`. Importing this package connects to nothing and starts nothing.
 
-Importing it boots the process (settings, embedded servers, migrations), builds the
-broker with the full middleware stack, and only then declares the actors, because
-Dramatiq rejects actor options no installed middleware knows.
+A worker is `dramatiq actors:boot`, the scheduler `periodiq actors:boot`: Dramatiq (and periodiq,
+which shares its loader) imports this package, then calls `boot`, which readies the process
+(settings, embedded servers, schema, log limits, metrics directory) and points the broker at
+the Redis it resolved. Declaring the actors needs the broker first, because Dramatiq rejects
+actor options that no installed middleware knows.
 """
 
 import faulthandler
@@ -10,22 +12,29 @@ import sys
 
 import dramatiq
 
-from actors.broker import build_broker
-from zapq.runtime import boot
-from zapq.settings import SettingsError
+from actors.broker import bind_broker, build_broker
+from zapq.settings import SettingsError, get_settings
 
-# A crash in a C extension then leaves every thread's Python stack in the log, not just "-11".
-faulthandler.enable()
-
-try:
-    settings = boot()
-except SettingsError as error:
-    sys.exit(f"zapq: {error}")
-
-broker = build_broker(settings)
+broker = build_broker(get_settings())
 dramatiq.set_broker(broker)
 
 from actors import analytics, conversation, handoff, webhook_events  # noqa: E402
 from schedules import metrics  # noqa: E402
 
-__all__ = ["analytics", "broker", "conversation", "handoff", "metrics", "webhook_events"]
+
+def boot() -> None:
+    """Ready a worker or scheduler process; its entry point, named on the command line."""
+    from zapq.runtime import boot as boot_process
+    from zapq.worker_metrics import prepare_metrics_dir
+
+    # A crash in a C extension then leaves every thread's Python stack in the log, not just "-11".
+    faulthandler.enable()
+    try:
+        settings = boot_process()
+    except SettingsError as error:
+        sys.exit(f"zapq: {error}")
+    prepare_metrics_dir(settings)
+    bind_broker(broker, settings.redis_url)
+
+
+__all__ = ["analytics", "boot", "broker", "conversation", "handoff", "metrics", "webhook_events"]

@@ -1,9 +1,11 @@
-"""The Redis broker and its middleware stack, identical in every process that declares actors."""
+"""The Redis broker and its middleware stack, identical in every process that declares actors.
+
+Building it connects to nothing: a process imports `actors` (declaring the actors on this
+broker) before it knows where Redis is when Redis is embedded, and `bind_broker` points the
+broker's clients at the URL that boot resolved.
+"""
 
 from __future__ import annotations
-
-import os
-from collections.abc import Callable
 
 import redis
 from dramatiq.middleware import (
@@ -17,16 +19,17 @@ from dramatiq.middleware import (
 )
 from periodiq import PeriodiqMiddleware
 
-from actors.queues import QUEUES
 from middleware.flow_control import FlowControl
 from middleware.outage_retries import OutageRetries
 from middleware.redis_broker import FlowControlRedisBroker
-from zapq.metrics_exposition import serve_worker_metrics
 from zapq.outages import dependency_down
-from zapq.runtime import remove_stale_metric_files
+from zapq.queues import QUEUES
 from zapq.settings import Settings
+from zapq.worker_metrics import WorkerMetrics
 
 PERIODIC_SKIP_DELAY_S = 60
+#: Where the broker points until boot resolves Redis: a socket that is never there.
+UNRESOLVED_REDIS_URL = "unix:///nonexistent/zapq-redis-unresolved-boot-the-process-first"
 
 
 def flow_namespace(settings: Settings) -> str:
@@ -35,21 +38,8 @@ def flow_namespace(settings: Settings) -> str:
 
 
 def build_middleware(settings: Settings) -> list[Middleware]:
-    # Dramatiq's Prometheus module reads its directory at import time, so it is set first.
-    settings.prometheus_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_metric_files(settings.prometheus_dir)
-    os.environ["dramatiq_prom_db"] = str(settings.prometheus_dir)  # noqa: SIM112 (dramatiq reads it lowercase)
-    from dramatiq.middleware.prometheus import Prometheus
-
-    class WorkerPrometheus(Prometheus):
-        """Dramatiq's metrics, exposed by zapq's fork on METRICS_HOST:METRICS_PORT."""
-
-        @property
-        def forks(self) -> list[Callable[[], int]]:
-            return [serve_worker_metrics]
-
     return [
-        WorkerPrometheus(),
+        WorkerMetrics(),
         AgeLimit(),
         TimeLimit(),
         ShutdownNotifications(),
@@ -58,7 +48,7 @@ def build_middleware(settings: Settings) -> list[Middleware]:
         # Before OutageRetries: Dramatiq runs after-hooks in reverse, so FlowControl sees whether
         # OutageRetries gave up on a message (failed for good) before it releases that message's keys.
         FlowControl(
-            client=redis.Redis.from_url(settings.redis_url),
+            client=redis_client(settings.redis_url),
             namespace=flow_namespace(settings),
             lease_ms=settings.flow_lease_ms,
             idempotency_ttl=int(settings.idempotency_ttl_s * 1000),
@@ -79,7 +69,7 @@ def build_broker(settings: Settings) -> FlowControlRedisBroker:
     # Dramatiq's RedisBroker, except that FlowControl acks the messages it let run together
     # with their success record (see middleware/redis_broker.py).
     broker = FlowControlRedisBroker(
-        url=settings.redis_url,
+        client=redis_client(settings.redis_url),
         middleware=build_middleware(settings),
         namespace=settings.redis_namespace,
         heartbeat_timeout=int(settings.redis_heartbeat_timeout_s * 1000),
@@ -88,3 +78,22 @@ def build_broker(settings: Settings) -> FlowControlRedisBroker:
     for queue_name in QUEUES:
         broker.declare_queue(queue_name)
     return broker
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A client for `url`, or, before boot resolved it, one that fails loudly until `bind_broker`."""
+    return redis.Redis.from_url(url or UNRESOLVED_REDIS_URL)
+
+
+def bind_broker(broker: FlowControlRedisBroker, redis_url: str) -> None:
+    """Point the broker's Redis clients (Dramatiq's and FlowControl's) at `redis_url`."""
+    clients = [broker.client] + [m.client for m in broker.middleware if isinstance(m, FlowControl)]
+    for client in clients:
+        if _url_of(client) != _url_of(redis.Redis.from_url(redis_url)):
+            old, client.connection_pool = client.connection_pool, redis.ConnectionPool.from_url(redis_url)
+            old.disconnect()
+
+
+def _url_of(client: redis.Redis) -> tuple[object, ...]:
+    kwargs = client.connection_pool.connection_kwargs
+    return (kwargs.get("host"), kwargs.get("port"), kwargs.get("path"), kwargs.get("db", 0))

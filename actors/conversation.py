@@ -13,12 +13,9 @@ from dramatiq.middleware import CurrentMessage
 
 from actors.analytics import record_turn
 from actors.handoff import notify_human_handoff
-from actors.queues import DEFAULT, PRIORITY
-from actors.services import burst_services
-from zapq.conversation.burst import answer_burst
 from zapq.db.connection import thread_connection
-from zapq.db.outbound_messages import record_status
 from zapq.db.poison import PoisonBin
+from zapq.queues import DEFAULT, PRIORITY
 from zapq.settings import get_settings
 from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError
 from zapq.whatsapp.inbound import StatusUpdate
@@ -73,6 +70,10 @@ def retry_when(retries: int, exception: BaseException) -> bool:
 )
 def process_message(messages: list[dict[str, Any]]) -> None:
     """Answer a customer's burst. Send one `InboundMessage.to_dict()` per message; it runs once per burst."""
+    # Worker-only code, imported here: the web imports this module only to send to the actor.
+    from actors.services import burst_services
+    from zapq.conversation.burst import answer_burst
+
     current = CurrentMessage.get_current_message()
     assert current is not None, "CurrentMessage middleware is part of the stack"
     services = burst_services(
@@ -108,6 +109,8 @@ def apply_message_status(status: dict[str, Any]) -> None:
 
 
 def _apply_status(connection: psycopg.Connection, status: dict[str, Any]) -> None:
+    from zapq.db.outbound_messages import record_status  # worker-only, as above
+
     update = StatusUpdate.from_dict(status)
     record_status(
         connection,

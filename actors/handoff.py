@@ -6,11 +6,7 @@ import logging
 
 import dramatiq
 
-from actors.queues import HIGH_PRIORITY, PRIORITY
-from actors.services import http_client
-from zapq.conversation.crm import notify_crm
-from zapq.conversation.store import find_handoff, mark_handoff_notified
-from zapq.db.connection import thread_connection
+from zapq.queues import HIGH_PRIORITY, PRIORITY
 from zapq.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -26,6 +22,12 @@ CRM_TIMEOUT_S = 10.0
 )
 def notify_human_handoff(handoff_id: str) -> None:
     """POST the handoff's summary to HANDOFF_WEBHOOK_URL; a failed POST raises, so Retries backs off."""
+    # Worker-only code, imported here: the web imports this module only to send to the actor.
+    from actors.services import http_client
+    from zapq.conversation.crm import notify_crm
+    from zapq.conversation.store import find_handoff, mark_handoff_notified
+    from zapq.db.connection import thread_connection
+
     settings = get_settings()
     connection = thread_connection()
     handoff = find_handoff(connection, handoff_id)

@@ -10,10 +10,10 @@ import dramatiq
 import psycopg
 from dramatiq.middleware import CurrentMessage
 
-from actors.queues import DEFAULT, PRIORITY
 from zapq.db.connection import thread_connection
 from zapq.db.poison import PoisonBin
 from zapq.db.webhook_events import store_webhook_event as insert_event
+from zapq.queues import DEFAULT, PRIORITY
 from zapq.settings import get_settings
 
 _settings = get_settings()

@@ -12,7 +12,8 @@ from collections.abc import Callable
 import dramatiq
 import redis
 
-import actors
+from actors import boot  # noqa: F401 (the entry point: `dramatiq <this module>:boot`)
+from zapq.settings import get_settings
 
 WORK_S = 0.002  # long enough that a duplicate a few positions behind finds its key still running
 
@@ -21,7 +22,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     "idempotent": {"idempotency_key": "key"},
 }
 
-_redis = redis.Redis.from_url(actors.settings.redis_url)
+_redis = redis.Redis.from_url(get_settings().redis_url)
 
 
 def runs_key(variant: str) -> str:

@@ -11,12 +11,13 @@ from typing import Any
 import dramatiq
 import redis
 
-import actors
+from actors import boot  # noqa: F401 (the entry point: `dramatiq <this module>:boot`)
+from zapq.settings import get_settings
 
 SEEN_KEY = "bench:memory:seen"
 QUEUE = "bench_memory"
 
-_redis = redis.Redis.from_url(actors.settings.redis_url)
+_redis = redis.Redis.from_url(get_settings().redis_url)
 
 
 @dramatiq.actor(

@@ -10,11 +10,12 @@ import time
 import dramatiq
 import redis
 
-import actors
+from actors import boot  # noqa: F401 (the entry point: `dramatiq <this module>:boot`)
+from zapq.settings import get_settings
 
 BURST = 5  # debounced variants: messages per user, flushed at max_items
 
-_redis = redis.Redis.from_url(actors.settings.redis_url)
+_redis = redis.Redis.from_url(get_settings().redis_url)
 
 
 def _noop(*args: object, **kwargs: object) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 from dramatiq.message import Message
 
+from zapq.keyspace import messages_key, queue_key
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,7 +28,7 @@ def stage_messages(client: Any, namespace: str, queue: str, messages: Iterable[M
     for number, message in enumerate(messages):
         rid = str(uuid.uuid4())
         message.options["redis_message_id"] = rid
-        pipe.hset(f"{namespace}:{queue}.msgs", rid, message.encode())
+        pipe.hset(messages_key(queue_key(namespace, queue)), rid, message.encode())
         pipe.rpush(staging, rid)
         if number % 1000 == 999:
             pipe.execute()
@@ -49,7 +51,7 @@ def prepare_environment() -> None:
 
 
 class WorkerGroup:
-    """`dramatiq <module>` with N processes x M threads for the duration of a `with` block."""
+    """`dramatiq <module>:boot` with N processes x M threads for the duration of a `with` block."""
 
     def __init__(self, module: str, *, processes: int, threads: int) -> None:
         self.module = module
@@ -66,7 +68,7 @@ class WorkerGroup:
         log_dir.mkdir(parents=True, exist_ok=True)  # absent when ZAPQ_DATA_DIR points elsewhere
         log = open(log_dir / f"{self.module}.log", "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dramatiq", self.module, "--processes", str(self.processes),
+            [sys.executable, "-m", "dramatiq", f"{self.module}:boot", "--processes", str(self.processes),
              "--threads", str(self.threads)],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip

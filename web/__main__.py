@@ -4,13 +4,13 @@ import sys
 
 import uvicorn
 
-import actors
 from web.app import create_app
-from zapq.settings import SettingsError
+from zapq.settings import SettingsError, get_settings
 
 if __name__ == "__main__":
     try:
         app = create_app()
     except SettingsError as error:
         sys.exit(f"zapq: {error}")
-    uvicorn.run(app, host=actors.settings.web_host, port=actors.settings.web_port)
+    settings = get_settings()
+    uvicorn.run(app, host=settings.web_host, port=settings.web_port)

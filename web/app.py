@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 import actors
+from actors.broker import bind_broker
 from web.admin import list_poison_items, release_conversation
 from web.auth_throttle import FailedAuthThrottle
 from web.body_limits import BodyLimits
@@ -22,7 +23,8 @@ from web.health import health, readiness_check, ready
 from web.metrics import RequestMetrics, metrics_endpoint
 from web.whatsapp_webhook import receive_whatsapp_webhook, verify_whatsapp_webhook
 from zapq.log_limits import limit_repeated_lines
-from zapq.settings import Settings, SettingsError, get_settings
+from zapq.runtime import boot
+from zapq.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +33,14 @@ GENERIC_WEBHOOK_PATH = "/webhook"
 
 
 def create_app() -> Starlette:
-    """The app. Refuses to start without the webhooks' secrets, unless told it is development."""
-    settings = get_settings()
+    """The app, and the web process's start-up: `uvicorn --factory web.app:create_app`.
+
+    Boots the process (settings, embedded servers when the URLs are unset, schema) and points
+    the actors' broker at its Redis. Refuses to start without the webhooks' secrets, unless told
+    it is development.
+    """
+    settings = boot()
+    bind_broker(actors.broker, settings.redis_url)
     # uvicorn sets up only its own loggers: the app's lines get a handler, rate-limited like the rest.
     limit_repeated_lines(
         limit=settings.log_repeat_limit, window_s=settings.log_repeat_window_s,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 
 from web.bearer import AUTHORIZATION_HEADER, bearer_token_matches
-from zapq.conversation.crm import SIGNATURE_HEADER
 from zapq.settings import Settings
+from zapq.whatsapp.signature import ZAPQ_SIGNATURE_HEADER as SIGNATURE_HEADER
 from zapq.whatsapp.signature import verify_signature
 
 __all__ = ["SIGNATURE_HEADER", "authenticated"]

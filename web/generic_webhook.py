@@ -20,9 +20,9 @@ from actors.webhook_events import store_webhook_events
 from web.enqueue import BrokerUnavailable
 from web.generic_auth import SIGNATURE_HEADER, authenticated
 from web.json_nesting import too_deep_refusal
-from web.metrics import ENQUEUE_FAILURES, ENQUEUED
 from web.responses import error_response
 from web.unavailable import BROKER, unavailable
+from zapq import metrics
 
 MAX_UNIQUE_ID_LENGTH = 128
 # Ids as CRMs, forms and phone systems write them (`lead-42`, `crm:7f3a`, `ana@example.com`,
@@ -74,9 +74,9 @@ async def receive_generic_webhook(request: Request) -> Response:
     try:
         message = await request.app.state.enqueuer.send(store_webhook_events, item)
     except BrokerUnavailable as error:
-        ENQUEUE_FAILURES.labels(store_webhook_events.actor_name).inc()
+        metrics.enqueue_failures().labels(store_webhook_events.actor_name).inc()
         return unavailable(BROKER, error)
-    ENQUEUED.labels(message.queue_name, message.actor_name).inc()
+    metrics.enqueued().labels(message.queue_name, message.actor_name).inc()
     return JSONResponse({"queued": True, "event_id": item["event_id"]}, status_code=202)
 
 

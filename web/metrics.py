@@ -1,4 +1,4 @@
-"""The web process's own Prometheus metrics: requests, latencies, enqueues.
+"""The web process's own Prometheus metrics (defined in `zapq.metrics`): requests, latencies, enqueues.
 
 Every label value comes from a fixed set, so no client can create series: the method is one of
 `METHODS` or `other`, the route is a route template or `unmatched`, and the status is one we
@@ -10,37 +10,19 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from zapq import metrics
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 OTHER_METHOD = "other"
 UNMATCHED_ROUTE = "unmatched"
 CLIENT_CLOSED_REQUEST = 499
 SERVER_ERROR = 500
-
-REGISTRY = CollectorRegistry()
-REQUESTS = Counter(
-    "zapq_http_requests_total", "HTTP requests answered.", ["method", "route", "status"], registry=REGISTRY
-)
-LATENCY = Histogram(
-    "zapq_http_request_duration_seconds",
-    "Time to answer an HTTP request.",
-    ["method", "route"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-    registry=REGISTRY,
-)
-ENQUEUED = Counter(
-    "zapq_enqueued_messages_total", "Messages handed to the broker.", ["queue_name", "actor_name"],
-    registry=REGISTRY,
-)  # fmt: skip
-ENQUEUE_FAILURES = Counter(
-    "zapq_enqueue_failures_total", "Messages the broker could not take (answered 503).", ["actor_name"],
-    registry=REGISTRY,
-)  # fmt: skip
 
 
 class RequestMetrics:
@@ -76,8 +58,8 @@ class RequestMetrics:
                 status = CLIENT_CLOSED_REQUEST if client_gone else SERVER_ERROR
             method = scope["method"] if scope["method"] in METHODS else OTHER_METHOD
             route = route_label(scope)
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            metrics.http_requests().labels(method, route, str(status)).inc()
+            metrics.http_latency().labels(method, route).observe(time.perf_counter() - started)
 
 
 def route_label(scope: Scope) -> str:
@@ -94,4 +76,4 @@ def route_label(scope: Scope) -> str:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(metrics.web_registry()), media_type=CONTENT_TYPE_LATEST)

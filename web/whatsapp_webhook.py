@@ -17,9 +17,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from actors.conversation import apply_message_status, process_message
 from web.enqueue import BrokerUnavailable
 from web.json_nesting import too_deep_refusal
-from web.metrics import ENQUEUE_FAILURES, ENQUEUED
 from web.responses import error_response
 from web.unavailable import BROKER, unavailable
+from zapq import metrics
 from zapq.whatsapp.inbound import InvalidPayload, parse_notification
 from zapq.whatsapp.signature import SIGNATURE_HEADER, verify_handshake, verify_signature
 
@@ -65,10 +65,10 @@ async def receive_whatsapp_webhook(request: Request) -> Response:
     try:
         await request.app.state.enqueuer.enqueue_many(outgoing)
     except BrokerUnavailable as error:
-        ENQUEUE_FAILURES.labels(process_message.actor_name).inc()
+        metrics.enqueue_failures().labels(process_message.actor_name).inc()
         return unavailable(BROKER, error)
     for message in outgoing:
-        ENQUEUED.labels(message.queue_name, message.actor_name).inc()
+        metrics.enqueued().labels(message.queue_name, message.actor_name).inc()
     return JSONResponse(
         {
             "messages": len(notification.messages),

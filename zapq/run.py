@@ -23,9 +23,9 @@ def child_commands(python: str) -> dict[str, list[str]]:
     return {
         "web": [python, "-m", "uvicorn", "--factory", "web.app:create_app",
                 "--host", settings.web_host, "--port", str(settings.web_port), "--no-access-log"],
-        "worker": [python, "-m", "dramatiq", "actors",
+        "worker": [python, "-m", "dramatiq", "actors:boot",
                    "--processes", str(settings.worker_processes), "--threads", str(settings.worker_threads)],
-        "scheduler": [str(Path(python).parent / "periodiq"), "actors"],
+        "scheduler": [str(Path(python).parent / "periodiq"), "actors:boot"],
     }  # fmt: skip
 
 

@@ -12,9 +12,10 @@ import time
 import dramatiq
 import redis
 
-import actors
-from actors.queues import DEFAULT
+from actors import boot  # noqa: F401 (the entry point: `dramatiq <this module>:boot`)
 from zapq.db.connection import thread_connection
+from zapq.queues import DEFAULT
+from zapq.settings import get_settings
 
 LEDGER_DDL = (
     "CREATE TABLE IF NOT EXISTS crash_ledger ("
@@ -28,7 +29,7 @@ def attempts_key(key: str) -> str:
 
 @dramatiq.actor(queue_name=DEFAULT, max_retries=0)
 def slow_write(key: str, hold_s: float) -> None:
-    client = redis.Redis.from_url(actors.settings.redis_url)
+    client = redis.Redis.from_url(get_settings().redis_url)
     attempts = int(client.incr(attempts_key(key)))
     time.sleep(hold_s)
     thread_connection().execute(

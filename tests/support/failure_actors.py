@@ -18,12 +18,13 @@ import dramatiq
 import redis
 from dramatiq.middleware import CurrentMessage
 
-import actors
-from actors.queues import DEFAULT
+from actors import boot  # noqa: F401 (the entry point: `dramatiq <this module>:boot`)
 
 # The stress tests' actors (a PostgreSQL ledger per key and per batch), declared in this worker too.
 from tests.support.flow_actors import batch, effect  # noqa: F401
 from zapq.db.connection import thread_connection
+from zapq.queues import DEFAULT
+from zapq.settings import get_settings
 
 HOUR_MS = 3_600_000
 
@@ -49,7 +50,7 @@ def attempts_key(actor_name: str, key: str) -> str:
 def _redis() -> redis.Redis:
     client = _clients.get(os.getpid())
     if client is None:
-        client = _clients[os.getpid()] = redis.Redis.from_url(actors.settings.redis_url)
+        client = _clients[os.getpid()] = redis.Redis.from_url(get_settings().redis_url)
     return client
 
 

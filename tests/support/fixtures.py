@@ -29,8 +29,11 @@ def settings():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def broker(settings) -> RedisBroker:  # type: ignore[no-untyped-def]
     import actors
+    from actors.broker import bind_broker
 
-    # Worker processes get this from the dramatiq CLI; the in-process worker needs it too.
+    # Worker processes get these from `dramatiq actors:boot`; the in-process worker needs them too
+    # (not the metrics directory: this process counts in memory, where tests read the counts).
+    bind_broker(actors.broker, settings.redis_url)
     actors.broker.emit_after("process_boot")
     return actors.broker
 

@@ -17,8 +17,8 @@ import dramatiq
 import psycopg
 from dramatiq.middleware import CurrentMessage
 
-from actors.queues import DEFAULT
 from zapq.db.connection import thread_connection
+from zapq.queues import DEFAULT
 
 MAX_ITEMS = 8
 WINDOW_MS = 300

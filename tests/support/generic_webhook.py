@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from zapq.conversation.crm import SIGNATURE_HEADER
+from zapq.whatsapp.signature import ZAPQ_SIGNATURE_HEADER as SIGNATURE_HEADER
 from zapq.whatsapp.signature import sign
 
 GENERIC_SECRET = "test-generic-secret"  # GENERIC_WEBHOOK_SECRET in tests/conftest.py

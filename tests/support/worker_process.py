@@ -16,7 +16,7 @@ READY_LINE = "Worker process is ready for action."
 
 
 class WorkerProcess:
-    """`python -m dramatiq <module>` in its own process group, its log captured to a file."""
+    """`python -m dramatiq <module>:boot` in its own process group, its log captured to a file."""
 
     def __init__(
         self, module: str, *, processes: int = 1, threads: int = 4, env: dict[str, str] | None = None,
@@ -34,7 +34,8 @@ class WorkerProcess:
 
     def start(self, timeout: float = 30.0) -> WorkerProcess:
         command = [
-            sys.executable, "-m", "dramatiq", self.module,
+            # Every actor module's entry point is its `boot` (see actors/__init__.py).
+            sys.executable, "-m", "dramatiq", f"{self.module}:boot",
             "--processes", str(self.processes), "--threads", str(self.threads),
             "--worker-shutdown-timeout", str(self.shutdown_timeout_ms),
         ]  # fmt: skip

@@ -17,7 +17,7 @@ import psycopg
 
 from tests.support.process_tree import alive, children_running, descendants
 from tests.support.waiting import wait_until
-from zapq.conversation.crm import SIGNATURE_HEADER
+from zapq.whatsapp.signature import ZAPQ_SIGNATURE_HEADER as SIGNATURE_HEADER
 from zapq.whatsapp.signature import sign
 
 ROOT = Path(__file__).resolve().parents[2]

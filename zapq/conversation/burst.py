@@ -30,6 +30,7 @@ import msgspec
 import psycopg
 import redis
 
+from zapq import metrics
 from zapq.conversation.engine import ConversationEngine, EngineReply, Handoff, IncomingText, OptOut
 from zapq.conversation.store import (
     HUMAN,
@@ -294,15 +295,5 @@ def _finish(services: BurstServices, outcome: str, reply: SendResult | None = No
     return BurstOutcome(outcome, reply)
 
 
-@functools.cache
-def _counter() -> Any:
-    # Created on first use: worker processes set the Prometheus multiprocess directory at boot.
-    from prometheus_client import Counter
-
-    return Counter(
-        "zapq_conversation_events_total", "Bursts by outcome, stale messages and handoffs.", ["event"]
-    )
-
-
 def _count(event: str, amount: int = 1) -> None:
-    _counter().labels(event).inc(amount)
+    metrics.conversation_events().labels(event).inc(amount)

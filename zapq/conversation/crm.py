@@ -14,11 +14,11 @@ import msgspec
 
 from zapq.conversation.store import HandoffRecord
 from zapq.outages import CRM, DependencyUnavailable
-from zapq.whatsapp.signature import sign
+from zapq.whatsapp.signature import ZAPQ_SIGNATURE_HEADER, sign
 
 logger = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Zapq-Signature-256"
+SIGNATURE_HEADER = ZAPQ_SIGNATURE_HEADER
 
 
 class CrmRejected(Exception):

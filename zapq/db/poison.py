@@ -10,18 +10,17 @@ outage is not an item's fault: it propagates, and the whole batch waits for the 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import msgspec
 import psycopg
 from psycopg.rows import class_row
 
+from zapq import metrics
 from zapq.outages import dependency_down
 
 logger = logging.getLogger(__name__)
@@ -115,7 +114,7 @@ def set_aside(
         (actor_name, escaped_id, batch_id and _escaped(batch_id)[:MAX_ID_CHARS], reason, _escaped_item(item)),
     )
     logger.error("poison item %s of %s (batch %s) set aside: %s", escaped_id, actor_name, batch_id, reason)
-    _counter().labels(actor_name).inc()
+    metrics.poison_items().labels(actor_name).inc()
 
 
 def list_poison(
@@ -149,13 +148,3 @@ def _escaped_item(item: object) -> str:
     if len(text) > MAX_ITEM_CHARS:
         return text[:MAX_ITEM_CHARS] + f"... ({len(text)} chars)"
     return text
-
-
-@functools.cache
-def _counter() -> Any:
-    # Created on first use: worker processes set the Prometheus multiprocess directory at boot.
-    from prometheus_client import Counter
-
-    return Counter(
-        "zapq_poison_items_total", "Items set aside because they failed on their own.", ["actor_name"]
-    )

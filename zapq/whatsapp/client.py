@@ -15,7 +15,6 @@ Once the Graph API rejects the access token, the whole process stops calling it 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import re
@@ -28,6 +27,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from zapq import metrics
 from zapq.whatsapp.errors import (
     AccessTokenInvalid,
     PermanentSendError,
@@ -280,21 +280,21 @@ class TokenCircuit:
                     details=state.failure.details,
                 )
             self._state = _TokenCircuitState()
-        _metrics().token_invalid.set(0)
+        metrics.whatsapp_token_invalid().set(0)
         logger.warning("WhatsApp access token replaced; sending resumes")
 
     def open(self, access_token: str, failure: AccessTokenInvalid) -> None:
         with self._lock:
             was_open = self._state.failure is not None
             self._state = _TokenCircuitState(_fingerprint(access_token), failure)
-        _metrics().token_invalid.set(1)
+        metrics.whatsapp_token_invalid().set(1)
         if not was_open:
             logger.critical("WhatsApp access token rejected; sending stops until it is replaced: %s", failure)
 
     def reset(self) -> None:
         with self._lock:
             self._state = _TokenCircuitState()
-        _metrics().token_invalid.set(0)
+        metrics.whatsapp_token_invalid().set(0)
 
 
 TOKEN_CIRCUIT = TokenCircuit()
@@ -305,32 +305,8 @@ def reset_token_circuit() -> None:
     TOKEN_CIRCUIT.reset()
 
 
-@dataclass(frozen=True)
-class _SendMetrics:
-    errors: Any
-    token_invalid: Any
-
-
-@functools.cache
-def _metrics() -> _SendMetrics:
-    # Created on first use, not at import: prometheus_client fixes its value storage (in-process or
-    # PROMETHEUS_MULTIPROC_DIR files) when imported, and the worker sets that directory at boot.
-    from prometheus_client import Counter, Gauge
-
-    return _SendMetrics(
-        errors=Counter(
-            "zapq_whatsapp_send_errors_total", "Failed Cloud API requests, by Graph error code.", ["code"]
-        ),
-        token_invalid=Gauge(
-            "zapq_whatsapp_token_invalid",
-            "1 while the Graph API rejects the access token and sending is stopped.",
-            multiprocess_mode="livemax",
-        ),
-    )
-
-
 def _counted(error: WhatsAppSendError) -> WhatsAppSendError:
-    _metrics().errors.labels(error.metric_label).inc()
+    metrics.whatsapp_send_errors().labels(error.metric_label).inc()
     return error
 
 

@@ -7,6 +7,9 @@ import hmac
 import string
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+#: The header zapq signs its own webhooks with (CRM handoffs), the same way Meta signs its, and
+#: checks on the generic `POST /webhook`: one scheme for receivers to verify.
+ZAPQ_SIGNATURE_HEADER = "X-Zapq-Signature-256"
 SIGNATURE_PREFIX = "sha256="
 SUBSCRIBE_MODE = "subscribe"
 

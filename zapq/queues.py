@@ -1,4 +1,4 @@
-"""The three queues and the worker-side priority that goes with each."""
+"""The three queues and the worker-side priority that goes with each (shared by actors and schedules)."""
 
 HIGH_PRIORITY = "high_priority"
 DEFAULT = "default"
