@@ -22,6 +22,7 @@ from periodiq import PeriodiqMiddleware
 from middleware.flow_control import FlowControl
 from middleware.outage_retries import OutageRetries
 from middleware.redis_broker import FlowControlRedisBroker
+from zapq.keyspace import zapq_namespace
 from zapq.outages import dependency_down
 from zapq.queues import QUEUES
 from zapq.settings import Settings
@@ -30,11 +31,6 @@ from zapq.worker_metrics import WorkerMetrics
 PERIODIC_SKIP_DELAY_S = 60
 #: Where the broker points until boot resolves Redis: a socket that is never there.
 UNRESOLVED_REDIS_URL = "unix:///nonexistent/zapq-redis-unresolved-boot-the-process-first"
-
-
-def flow_namespace(settings: Settings) -> str:
-    """Flow-control keys live under the deployment's REDIS_NAMESPACE, like its queues."""
-    return f"{settings.redis_namespace}:zapq"
 
 
 def build_middleware(settings: Settings) -> list[Middleware]:
@@ -49,7 +45,7 @@ def build_middleware(settings: Settings) -> list[Middleware]:
         # OutageRetries gave up on a message (failed for good) before it releases that message's keys.
         FlowControl(
             client=redis_client(settings.redis_url),
-            namespace=flow_namespace(settings),
+            namespace=zapq_namespace(settings.redis_namespace),
             lease_ms=settings.flow_lease_ms,
             idempotency_ttl=int(settings.idempotency_ttl_s * 1000),
         ),

@@ -28,6 +28,7 @@ import redis
 from dramatiq.message import Message
 
 from bench.support import WorkerGroup, report, stage_messages
+from zapq.keyspace import delay_queue_key, messages_key, queue_key
 
 JOBS = int(os.environ.get("BENCH_DUPLICATE_JOBS", "20000"))
 DUPLICATE_SHARE = 0.3
@@ -120,17 +121,17 @@ def measure(broker: Any, client: redis.Redis, variant: str, order: list[str]) ->
     runs_needed = len(order) if variant == "bare" else distinct
     delay_queue_peak = 0
     started = time.perf_counter()
-    client.rename(staging, f"{namespace}:{queue}")
+    client.rename(staging, queue_key(namespace, queue))
     while True:
         # One MULTI/EXEC: a delayed message moves from the delay queue to the queue between two
         # separate reads, and would be missed by both.
         check = client.pipeline(transaction=True)
         check.hlen(runs_key(variant))
         check.get(total_key(variant))
-        check.llen(f"{namespace}:{queue}")
-        check.hlen(f"{namespace}:{queue}.msgs")
-        check.llen(f"{namespace}:{queue}.DQ")
-        check.hlen(f"{namespace}:{queue}.DQ.msgs")
+        check.llen(queue_key(namespace, queue))
+        check.hlen(messages_key(queue_key(namespace, queue)))
+        check.llen(delay_queue_key(namespace, queue))
+        check.hlen(messages_key(delay_queue_key(namespace, queue)))
         distinct_ran, raw_runs, *queued = check.execute()
         elapsed = time.perf_counter() - started
         runs = int(raw_runs or 0)

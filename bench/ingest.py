@@ -27,6 +27,8 @@ import msgspec
 
 from bench.fake_graph import FakeGraph
 from bench.support import ROOT, WorkerGroup, report
+from zapq.keyspace import acks_key_pattern, flow_keys
+from zapq.settings import get_settings
 from zapq.whatsapp.signature import sign
 
 SECRET = "bench-app-secret"
@@ -187,13 +189,14 @@ def wait_for_drain(timeout_s: float = 120.0) -> None:
     import redis
 
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    namespace = get_settings().redis_namespace
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         queued = sum(
-            int(client.llen(key)) for key in client.scan_iter("dramatiq:*") if client.type(key) == b"list"
+            int(client.llen(key)) for key in client.scan_iter(f"{namespace}:*") if client.type(key) == b"list"
         )
-        acks = sum(int(client.scard(key)) for key in client.scan_iter("dramatiq:__acks__*"))
-        windows = int(client.zcard("dramatiq:zapq:debounce:due"))
+        acks = sum(int(client.scard(key)) for key in client.scan_iter(acks_key_pattern(namespace)))
+        windows = int(client.zcard(flow_keys(namespace).debounce_due))
         if queued == acks == windows == 0:
             return
         time.sleep(0.5)

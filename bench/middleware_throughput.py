@@ -19,6 +19,7 @@ import redis
 from dramatiq.message import Message
 
 from bench.support import WorkerGroup, report, stage_messages
+from zapq.keyspace import messages_key, queue_key
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "6000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
@@ -69,8 +70,8 @@ def measure_variant(broker: Any, client: redis.Redis, name: str) -> tuple[float,
     staging = stage_messages(client, namespace, queue, (message(number) for number in range(MESSAGES)))
     before = script_call_count(client)
     started = time.perf_counter()
-    client.rename(staging, f"{namespace}:{queue}")
-    while client.hlen(f"{namespace}:{queue}.msgs") > 0:
+    client.rename(staging, queue_key(namespace, queue))
+    while client.hlen(messages_key(queue_key(namespace, queue))) > 0:
         time.sleep(0.005)
     elapsed = time.perf_counter() - started
     calls = (script_call_count(client) - before) / MESSAGES

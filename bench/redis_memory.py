@@ -29,6 +29,7 @@ import msgspec
 import redis
 
 from bench.support import WorkerGroup, report
+from zapq.keyspace import delay_queue_key, messages_key, queue_key
 
 MESSAGES = int(os.environ.get("BENCH_MEMORY_MESSAGES", "5000"))
 TIMEOUT_S = float(os.environ.get("BENCH_MEMORY_TIMEOUT_S", "120"))
@@ -129,8 +130,8 @@ def snapshot(client: redis.Redis) -> dict[str, int]:
 
 def queued(client: redis.Redis, namespace: str, queue: str) -> list[int]:
     check = client.pipeline(transaction=True)  # one MULTI: a delayed message moves between two reads
-    check.hlen(f"{namespace}:{queue}.msgs")
-    check.hlen(f"{namespace}:{queue}.DQ.msgs")
+    check.hlen(messages_key(queue_key(namespace, queue)))
+    check.hlen(messages_key(delay_queue_key(namespace, queue)))
     return [int(value) for value in check.execute()]
 
 

@@ -30,24 +30,17 @@ from dramatiq.errors import ActorNotFound
 from dramatiq.message import Message
 from dramatiq.middleware import Middleware, MiddlewareError, SkipMessage
 
-from middleware import metrics
+from middleware import dramatiq_protocol, metrics
 from middleware.background import Ticker
 from middleware.debounce import CHECKED_OPTION, merge_arguments, stamp_sent, unpack_batch
 from middleware.decision import Decision, decode_decision
+from middleware.dramatiq_protocol import ack_call, heartbeat_key, queue_key
 from middleware.errors import DuplicateMessage, FlowControlUnavailable
 from middleware.keyspace import DEFAULT_NAMESPACE, Keyspace
 from middleware.leases import HeldRun, Leases
 from middleware.options import ACTOR_OPTIONS, read_option, validate_options
 from middleware.planning import BATCH_OPTION, Defaults, Plan, dedup_guard, plan_message
-from middleware.redis_broker import (
-    ACK_HANDLER,
-    FlowControlRedisBroker,
-    ack_call,
-    acked,
-    heartbeat_key,
-    queue_key,
-    same_server,
-)
+from middleware.redis_broker import ACK_HANDLER, FlowControlRedisBroker, acked, same_server
 from middleware.redis_health import RedisHealth
 from middleware.scripts import load_scripts
 
@@ -260,7 +253,7 @@ class FlowControl(Middleware):
         self, broker: Broker, actor: Actor[Any, Any], message: Message[Any], plan: Plan, owner: str, *,
         takes_acks: bool, ack: tuple[list[str], list[Any]] | None,
     ) -> tuple[list[Any], list[Any]]:  # fmt: skip
-        namespace = str(getattr(broker, "namespace", "dramatiq"))
+        namespace = str(getattr(broker, "namespace", dramatiq_protocol.DEFAULT_NAMESPACE))
         merge = plan.mode == "merge"
         keys: list[Any] = [
             *plan.guard_keys, plan.throttle_key, plan.extra_key, self.keys.waits,

@@ -12,7 +12,7 @@ pattern                                    type    TTL / owner
 {ns}:throttle:{actor}:{key}                zset    throttle period; at most `throttle_limit` members
 {ns}:throttle:{actor}:{key}:running        zset    lease GC; slots held by running runs, by deadline
 {ns}:throttle:{actor}:{key}:attempts       hash    lease GC; which attempt runs each leased slot
-{ns}:throttle:{actor}:{key}:parked         list    lease GC; delay-mode messages waiting for a slot, in order
+{ns}:throttle:{actor}:{key}:parked         list    2 x max(period, lease GC); delay mode's excess, in order
 {ns}:throttle:due                          zset    no TTL; throttle keys with parked messages
 {ns}:debounce:window:{actor}:{key}         hash    max_wait + batch TTL; deleted when flushed
 {ns}:debounce:items:{batch_id}             list    batch TTL, extended on every attempt; deleted on success
@@ -22,7 +22,8 @@ Key parts that come from messages ({key}) are never trusted to shape a key: a pa
 only of `[A-Za-z0-9_.=+@-]`, at most 64 long, is used as it is, so keys stay readable;
 anything else (a `:`, `*`, `{`, a long value, non-ASCII, a lone surrogate) becomes `#`
 and its SHA-256, so no input can reach another key's structure or grow a key unboundedly.
-The README's "Redis keyspace" section explains each one.
+The scripts also ack, park and requeue through Dramatiq's own keys (`middleware.dramatiq_protocol`).
+zapq's docs/keyspace.md lists both and explains each TTL; a lease GC is 20 leases.
 """
 
 from __future__ import annotations

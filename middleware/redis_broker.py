@@ -13,9 +13,8 @@ did not touch are acked exactly as by Dramatiq.
 so a debounce window is measured from when messages were sent, whatever the workers
 are doing, and workers only ever fetch whole batches.
 
-This module and `lua/common.lua` hold what zapq borrows from Dramatiq's private Redis
-protocol (key names, the ack, `_RedisConsumer`); Dramatiq is pinned to the version
-they were checked against.
+What this borrows from Dramatiq's private Redis protocol (key names, the ack,
+`_RedisConsumer`) is named in `middleware.dramatiq_protocol`, with what to re-check on an upgrade.
 """
 
 from __future__ import annotations
@@ -27,10 +26,13 @@ from uuid import uuid4
 
 import redis
 from dramatiq.broker import MessageProxy
-from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
-from dramatiq.common import current_millis
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
+
+from middleware.dramatiq_protocol import RedisConsumer, ack_call, acks_key, is_delay_queue
+
+# Named here too for middleware.flow_control, which imports them from this module.
 
 logger = logging.getLogger(__name__)
 
@@ -51,29 +53,6 @@ def same_server(first: redis.Redis, second: redis.Redis) -> bool:
     return address(first) == address(second)
 
 
-def queue_key(namespace: str, queue_name: str) -> str:
-    """Dramatiq's list of a queue's message ids (its bodies are in `<key>.msgs`)."""
-    return f"{namespace}:{queue_name}"
-
-
-def heartbeat_key(namespace: str) -> str:
-    return f"{namespace}:__heartbeats__"
-
-
-def ack_call(broker: RedisBroker, message: MessageProxy) -> tuple[list[str], list[Any]]:
-    """Keys and arguments of `dramatiq_ack` (lua/common.lua) for a message being processed.
-
-    The consumer that acks a message is the one of its queue (`Worker.consumers[queue_name]`).
-    """
-    namespace, broker_id, queue_name = broker.namespace, broker.broker_id, message.queue_name
-    keys = [
-        f"{namespace}:__acks__.{broker_id}.{queue_name}",
-        f"{queue_key(namespace, queue_name)}.msgs",
-        heartbeat_key(namespace),
-    ]
-    return keys, [message.options["redis_message_id"], broker_id, current_millis()]
-
-
 def acked(keys: list[str], args: list[Any]) -> None:
     """The ack handler of a message FlowControl already acked with its decision."""
 
@@ -82,7 +61,7 @@ class FlowControlRedisBroker(RedisBroker):
     """`dramatiq.brokers.redis.RedisBroker`, whose consumers let FlowControl ack its messages."""
 
     @property
-    def consumer_class(self) -> type[_RedisConsumer]:
+    def consumer_class(self) -> type[RedisConsumer]:
         return _FlowControlConsumer
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
@@ -96,7 +75,7 @@ class FlowControlRedisBroker(RedisBroker):
         They go back on their queue; messages still in flight in this process are left alone.
         """
         if queue_name in self._reconnecting:
-            acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+            acks = acks_key(self.namespace, self.broker_id, queue_name)
             try:
                 unacked = {
                     rid.decode() if isinstance(rid, bytes) else str(rid) for rid in self.client.smembers(acks)
@@ -140,14 +119,14 @@ class FlowControlRedisBroker(RedisBroker):
         return find_flow_control(self)
 
 
-class _FlowControlConsumer(_RedisConsumer):
+class _FlowControlConsumer(RedisConsumer):
     def __next__(self) -> MessageProxy | None:
         in_flight = self.broker.in_flight(self.queue_name)
         try:
             message = super().__next__()
         except ConnectionClosed:
             self.broker._reconnecting.add(self.queue_name)
-            if self.queue_name.endswith(".DQ"):  # its ConsumerThread now drops what it delayed
+            if is_delay_queue(self.queue_name):  # its ConsumerThread now drops what it delayed
                 in_flight.clear()
             raise
         if message is not None:

@@ -9,9 +9,10 @@ from dramatiq.brokers.redis import RedisBroker
 from periodiq import cron
 from psycopg.types.json import Jsonb
 
-from actors.queues import LOW_PRIORITY, PRIORITY, QUEUES
 from zapq.db.connection import thread_connection
 from zapq.db.webhook_events import count_webhook_events
+from zapq.keyspace import queue_key
+from zapq.queues import LOW_PRIORITY, PRIORITY, QUEUES
 
 
 @dramatiq.actor(queue_name=LOW_PRIORITY, priority=PRIORITY[LOW_PRIORITY], periodic=cron("* * * * *"))
@@ -25,7 +26,7 @@ def collect_metrics(scheduled_at: str | None = None) -> None:
     broker = dramatiq.get_broker()
     depths = {}
     if isinstance(broker, RedisBroker):
-        depths = {queue: int(broker.client.llen(f"{broker.namespace}:{queue}")) for queue in QUEUES}
+        depths = {queue: int(broker.client.llen(queue_key(broker.namespace, queue))) for queue in QUEUES}
     connection = thread_connection()
     connection.execute(
         "INSERT INTO metrics_snapshots (scheduled_at, queue_depths, webhook_events)"

@@ -2,8 +2,9 @@
 
 `actor.send()` does blocking Redis I/O, which stalls every request on the event
 loop. This runs the broker's own `dispatch` Lua script through `redis.asyncio`
-with the same arguments RedisBroker.enqueue uses, so workers receive exactly the
-message `send()` would have produced, and the middleware enqueue hooks still run.
+with the same arguments RedisBroker.enqueue uses (`middleware.dramatiq_protocol`),
+so workers receive exactly the message `send()` would have produced, and the
+middleware enqueue hooks still run.
 
 A debounced message is merged into its window instead, with FlowControl's own merge
 script, exactly as `FlowControlRedisBroker.enqueue` does for `send()`: the window then
@@ -23,10 +24,10 @@ from uuid import uuid4
 
 import dramatiq
 import redis.asyncio
-from dramatiq.brokers.redis import RedisBroker, _scripts
-from dramatiq.common import current_millis
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.message import Message
 
+from middleware.dramatiq_protocol import DISPATCH_SCRIPT, enqueue_call
 from middleware.flow_control import FlowControl, find_flow_control
 
 BROKER_TIMEOUT_S = 2.0
@@ -61,7 +62,7 @@ class AsyncEnqueuer:
         self.client = redis.asyncio.Redis.from_url(
             redis_url, socket_timeout=BROKER_TIMEOUT_S, socket_connect_timeout=BROKER_TIMEOUT_S
         )
-        self._dispatch = self.client.register_script(_scripts["dispatch"])
+        self._dispatch = self.client.register_script(DISPATCH_SCRIPT)
         self.flow_control: FlowControl | None = find_flow_control(broker)
         self._waiting: list[_Submission] = []
         self._flushing = False
@@ -155,7 +156,7 @@ class AsyncEnqueuer:
                 assert self.flow_control is not None
                 pipeline.evalsha(self.flow_control.script_group.sha, *command.arguments)
             else:
-                pipeline.evalsha(self._dispatch.sha, 1, self.broker.namespace, *command.arguments)
+                pipeline.evalsha(self._dispatch.sha, *command.arguments)
         results: list[Any] = await pipeline.execute(raise_on_error=False)
         return results
 
@@ -173,21 +174,8 @@ class AsyncEnqueuer:
         return self._dispatch_command(message)
 
     def _dispatch_command(self, message: Message[Any]) -> _Command:
-        return _Command(message, self._arguments(message), merge=False)
-
-    def _arguments(self, message: Message[Any]) -> list[Any]:
-        return [
-            "enqueue",
-            current_millis(),
-            message.queue_name,
-            self.broker.broker_id,
-            self.broker.heartbeat_timeout,
-            self.broker.dead_message_ttl,
-            0,  # maintenance is the workers' job, not the web's
-            0,  # max unpack size matters only to fetch
-            message.options["redis_message_id"],
-            message.encode(),
-        ]
+        keys, args = enqueue_call(self.broker, message)
+        return _Command(message, [len(keys), *keys, *args], merge=False)
 
     async def ping(self) -> bool:
         return bool(await self.client.ping())

@@ -1,5 +1,9 @@
 -- Shared prelude, prepended to every zapq script (Redis 6 has no FUNCTION LOAD).
 --
+-- Dramatiq's private protocol, which the functions below follow (its key names, what its
+-- dispatch.lua "enqueue", "ack" and "requeue" do), is listed in middleware/dramatiq_protocol.py:
+-- a Dramatiq upgrade is re-checked there. A queue's bodies are always "<queue list>.msgs".
+--
 -- Guard records (one string key each):
 --   R|<owner>|<deadline_ms>|<fence>|<message_id>  an attempt holds the lease until deadline_ms;
 --                                                 fence orders the holders

@@ -9,56 +9,28 @@ of the next allowed message, in microseconds of Redis server time. A single Lua 
 limits and, only when both allow it, advances both; a refused call consumes nothing. Keys expire
 as soon as they no longer restrict anything.
 
-Keys:
-  zapq:pace:number:{phone_number_id}                  throughput of one business number
-  zapq:pace:recipient:{phone_number_id}:{recipient}   spacing of one number→recipient pair
+The keys are `{ns}:pace:number:{phone_number_id}` and
+`{ns}:pace:recipient:{phone_number_id}:{recipient}` (`zapq/keyspace.py`), under the deployment's
+REDIS_NAMESPACE; the script is `lua/acquire_pace.lua`. They used to be `zapq:pace:...`, outside
+the namespace: the deploy that moved them started pacing afresh, so the first send of each number
+and recipient after it could go up to one interval early, which Meta's limits absorb.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import redis
 from redis.commands.core import Script
 
-KEY_PREFIX = "zapq:pace:"
-NUMBER_KEY = KEY_PREFIX + "number:{phone_number_id}"
-RECIPIENT_KEY = KEY_PREFIX + "recipient:{phone_number_id}:{recipient}"
+from zapq.keyspace import DEFAULT_NAMESPACE, pace_number_key, pace_recipient_key
+
+ACQUIRE_SCRIPT_PATH = Path(__file__).parent / "lua" / "acquire_pace.lua"
 
 DEFAULT_MAX_MESSAGES_PER_SECOND = 80.0
 DEFAULT_NUMBER_BURST = 1
 DEFAULT_RECIPIENT_MIN_INTERVAL_MS = 1000
 DEFAULT_RECIPIENT_BURST = 1
-
-# KEYS: number key, recipient key.
-# ARGV: number interval, number tolerance, recipient interval, recipient tolerance (microseconds);
-# tolerance = (burst - 1) * interval. Returns the wait in microseconds, 0 when the send may go now.
-ACQUIRE_SCRIPT = """
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-
-local function earliest(key, tolerance)
-  local stored = tonumber(redis.call('GET', key))
-  local arrival = now
-  if stored and stored > now then arrival = stored end
-  return arrival, arrival - tolerance
-end
-
-local number_arrival, number_allowed_at = earliest(KEYS[1], tonumber(ARGV[2]))
-local pair_arrival, pair_allowed_at = earliest(KEYS[2], tonumber(ARGV[4]))
-local allowed_at = math.max(number_allowed_at, pair_allowed_at)
-if allowed_at > now then
-  return allowed_at - now
-end
-
-local function advance(key, arrival, interval)
-  local next_arrival = arrival + interval
-  local ttl_ms = math.ceil((next_arrival - now) / 1000) + 1
-  redis.call('SET', key, string.format('%.0f', next_arrival), 'PX', ttl_ms)
-end
-
-advance(KEYS[1], number_arrival, tonumber(ARGV[1]))
-advance(KEYS[2], pair_arrival, tonumber(ARGV[3]))
-return 0
-"""
 
 
 class Pacer:
@@ -69,6 +41,7 @@ class Pacer:
     :param recipient_min_interval_ms: minimum spacing of messages to one recipient.
     :param recipient_burst: how many messages one recipient may get back to back (e.g. a reply
         split in parts) before the spacing applies.
+    :param namespace: the deployment's REDIS_NAMESPACE, under which the keys live.
     """
 
     def __init__(
@@ -78,6 +51,7 @@ class Pacer:
         number_burst: int = DEFAULT_NUMBER_BURST,
         recipient_min_interval_ms: int = DEFAULT_RECIPIENT_MIN_INTERVAL_MS,
         recipient_burst: int = DEFAULT_RECIPIENT_BURST,
+        namespace: str = DEFAULT_NAMESPACE,
     ) -> None:
         if max_messages_per_second <= 0:
             raise ValueError("max_messages_per_second must be positive")
@@ -89,6 +63,7 @@ class Pacer:
         self.number_tolerance_us = (number_burst - 1) * self.number_interval_us
         self.recipient_interval_us = recipient_min_interval_ms * 1000
         self.recipient_tolerance_us = (recipient_burst - 1) * self.recipient_interval_us
+        self.namespace = namespace
         self._script: Script | None = None
 
     def acquire(self, client: redis.Redis, phone_number_id: str, recipient: str) -> float:
@@ -98,10 +73,10 @@ class Pacer:
         message later) and calls again.
         """
         if self._script is None:
-            self._script = client.register_script(ACQUIRE_SCRIPT)
+            self._script = client.register_script(ACQUIRE_SCRIPT_PATH.read_text())
         keys = [
-            NUMBER_KEY.format(phone_number_id=phone_number_id),
-            RECIPIENT_KEY.format(phone_number_id=phone_number_id, recipient=recipient),
+            pace_number_key(self.namespace, phone_number_id),
+            pace_recipient_key(self.namespace, phone_number_id, recipient),
         ]
         args = [
             self.number_interval_us,

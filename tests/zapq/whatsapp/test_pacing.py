@@ -8,7 +8,8 @@ import time
 
 import redis
 
-from zapq.whatsapp.pacing import NUMBER_KEY, RECIPIENT_KEY, Pacer
+from zapq.keyspace import DEFAULT_NAMESPACE, pace_number_key, pace_recipient_key
+from zapq.whatsapp.pacing import Pacer
 
 NUMBER = "106540352242922"
 CUSTOMER = "5511987654321"
@@ -115,8 +116,8 @@ def test_a_recipient_burst_allows_a_split_reply_then_spaces_messages(redis_clien
 
 def test_keys_expire_once_they_no_longer_restrict(redis_client: redis.Redis) -> None:
     Pacer(max_messages_per_second=80, recipient_min_interval_ms=1500).acquire(redis_client, NUMBER, CUSTOMER)
-    number_key = NUMBER_KEY.format(phone_number_id=NUMBER)
-    recipient_key = RECIPIENT_KEY.format(phone_number_id=NUMBER, recipient=CUSTOMER)
+    number_key = pace_number_key(DEFAULT_NAMESPACE, NUMBER)
+    recipient_key = pace_recipient_key(DEFAULT_NAMESPACE, NUMBER, CUSTOMER)
 
     assert set(redis_client.keys("*")) == {number_key.encode(), recipient_key.encode()}
     assert 0 < redis_client.pttl(number_key) <= 14
@@ -129,3 +130,26 @@ def test_the_default_limits_are_80_per_second_and_1s_per_recipient(redis_client:
     assert pacer.acquire(redis_client, NUMBER, CUSTOMER) == 0
 
     assert 0.9 < pacer.acquire(redis_client, NUMBER, CUSTOMER) <= 1.0
+
+
+def test_deployments_sharing_a_redis_pace_apart_under_their_namespaces(redis_client: redis.Redis) -> None:
+    assert Pacer(namespace="tenant-a").acquire(redis_client, NUMBER, CUSTOMER) == 0
+    assert Pacer(namespace="tenant-b").acquire(redis_client, NUMBER, CUSTOMER) == 0
+
+    keys = {key.decode() for key in redis_client.keys("*")}
+
+    assert keys == {
+        f"{tenant}:zapq:pace:{kind}" for tenant in ("tenant-a", "tenant-b")
+        for kind in (f"number:{NUMBER}", f"recipient:{NUMBER}:{CUSTOMER}")
+    }  # fmt: skip
+
+
+def test_an_id_that_is_not_plain_cannot_shape_a_pacing_key(redis_client: redis.Redis) -> None:
+    pacer = Pacer(max_messages_per_second=10_000, recipient_min_interval_ms=60_000)
+    assert pacer.acquire(redis_client, NUMBER, "*") == 0
+
+    assert pacer.acquire(redis_client, NUMBER, "other:*") == 0
+    assert pacer.acquire(redis_client, NUMBER, "*") > 59
+
+    keys = [key.decode() for key in redis_client.keys("*")]
+    assert all(key.count(":") <= 5 and "*" not in key for key in keys)
