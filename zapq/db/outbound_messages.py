@@ -46,7 +46,7 @@ _STORED_RANK = _rank_of("status")
 
 _COLUMNS = (
     "idempotency_key, phone_number_id, recipient, kind, body, wamid, status,"
-    " error_code, error_title, created_at, sent_at, status_at, attempted_at"
+    " error_code, error_title, created_at, sent_at, status_at, attempted_at, doubt_seen_at"
 )
 
 
@@ -64,6 +64,7 @@ class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):
     sent_at: datetime | None
     status_at: datetime | None
     attempted_at: datetime | None = None
+    doubt_seen_at: datetime | None = None
 
     @property
     def is_settled(self) -> bool:
@@ -111,11 +112,23 @@ def find_outbound(connection: psycopg.Connection, idempotency_key: str) -> Outbo
 def start_attempt(connection: psycopg.Connection, idempotency_key: str, previous: datetime | None) -> bool:
     """Commit that a request is about to leave; False when another caller started one meanwhile."""
     cursor = connection.execute(
-        "UPDATE outbound_messages SET attempted_at = clock_timestamp()"
+        "UPDATE outbound_messages SET attempted_at = clock_timestamp(), doubt_seen_at = NULL"
         " WHERE idempotency_key = %s AND status = 'pending' AND attempted_at IS NOT DISTINCT FROM %s",
         (idempotency_key, previous),
     )
     return cursor.rowcount == 1
+
+
+def note_doubt_seen(connection: psycopg.Connection, idempotency_key: str) -> datetime:
+    """Record (once per attempt) when a retry back from an outage first found the attempt unfinished."""
+    row = connection.execute(
+        "UPDATE outbound_messages SET doubt_seen_at = COALESCE(doubt_seen_at, clock_timestamp())"
+        " WHERE idempotency_key = %s RETURNING doubt_seen_at",
+        (idempotency_key,),
+    ).fetchone()
+    assert row is not None, "the row was claimed before"
+    seen: datetime = row[0]
+    return seen
 
 
 def clear_attempt(connection: psycopg.Connection, idempotency_key: str) -> None:

@@ -17,6 +17,7 @@ from zapq.db.outbound_messages import (
     adopt_unmatched_send,
     claim_send,
     clear_attempt,
+    note_doubt_seen,
     record_failed,
     record_sent,
     start_attempt,
@@ -80,6 +81,7 @@ def send_once(
     *,
     body: Mapping[str, Any] | None = None,
     in_doubt_wait_s: float = IN_DOUBT_WAIT_S,
+    after_outage: bool = False,
 ) -> SendResult:
     """Call `build_and_send` (which sends and returns the wamid) unless this key was settled before.
 
@@ -94,6 +96,11 @@ def send_once(
     the retry adopts that wamid instead of sending again. Until `in_doubt_wait_s` has passed
     since the attempt, the retry waits for that webhook (`SendInDoubt`, a retryable error);
     after it, no report means the request never arrived, and the message is sent.
+
+    After a dependency outage (`after_outage`: this retry waited for PostgreSQL or Redis), that
+    webhook may have reached zapq in time and still be waiting for PostgreSQL, behind the same
+    outage: the wait then runs from when a retry first found the attempt unfinished, so the
+    queued statuses land before anything is sent again.
 
     :param body: what is being sent, kept in the ledger for auditing.
     """
@@ -120,7 +127,10 @@ def send_once(
                 "%s: adopted %s, reported by Meta after an unfinished attempt", idempotency_key, wamid
             )
             return SendResult(status=SENT, wamid=wamid)
-        waited = (datetime.now(UTC) - claimed.attempted_at).total_seconds()
+        since = claimed.attempted_at
+        if after_outage or claimed.doubt_seen_at is not None:
+            since = claimed.doubt_seen_at or note_doubt_seen(connection, idempotency_key)
+        waited = (datetime.now(UTC) - since).total_seconds()
         if waited < in_doubt_wait_s:
             raise SendInDoubt(idempotency_key, in_doubt_wait_s - waited)
         logger.warning("%s: no sign of the unfinished attempt after %.0f s; sending", idempotency_key, waited)
