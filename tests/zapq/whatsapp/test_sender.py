@@ -195,6 +195,36 @@ def test_an_unanswered_attempt_nobody_reported_is_sent_after_the_wait(
     assert (result.status, result.wamid) == ("sent", "wamid.second")
 
 
+def test_after_an_outage_the_wait_for_the_status_runs_from_the_first_retry_not_from_the_attempt(
+    db: psycopg.Connection, whatsapp: WhatsAppClient, http_peer: HttpPeer
+) -> None:
+    whatsapp.timeout_s = 0.3
+    http_peer.enqueue(accepted("wamid.reached-meta", delay_s=1.0))
+    with pytest.raises(RetryableSendError):
+        send_greeting(db, whatsapp)
+    # PostgreSQL was down for five minutes: Meta's "sent" is queued, not yet recorded.
+    db.execute("UPDATE outbound_messages SET attempted_at = attempted_at - interval '5 minutes'")
+
+    def retry(after_outage: bool) -> SendResult:
+        return send_once(
+            db, whatsapp, KEY, CUSTOMER, "text", lambda: whatsapp.send_text(CUSTOMER, "Oi Ana!"),
+            in_doubt_wait_s=60, after_outage=after_outage,
+        )  # fmt: skip
+
+    with pytest.raises(SendInDoubt):
+        retry(after_outage=True)  # the first retry back from the outage starts the wait
+    with pytest.raises(SendInDoubt):
+        retry(after_outage=False)  # and later retries keep to it
+    keep_unmatched_status(
+        db, wamid="wamid.reached-meta", phone_number_id=whatsapp.phone_number_id, recipient_id=CUSTOMER,
+        status="sent", at=datetime.now(UTC),
+    )  # fmt: skip
+    result = retry(after_outage=False)
+
+    assert (result.status, result.wamid) == ("sent", "wamid.reached-meta")
+    assert len(http_peer.requests) == 1
+
+
 def test_a_status_that_beats_the_send_record_is_applied_when_it_lands(
     db: psycopg.Connection, whatsapp: WhatsAppClient, http_peer: HttpPeer
 ) -> None:
