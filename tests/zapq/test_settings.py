@@ -1,13 +1,8 @@
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
 from zapq.settings import SETTINGS_DOCS, Settings, SettingsError, parse_settings
-
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_defaults_apply_when_nothing_is_set():
@@ -43,12 +38,8 @@ def test_missing_required_variable_is_named():
         parse_settings({}).require("WHATSAPP_ACCESS_TOKEN")
 
 
-def test_every_setting_is_documented_in_the_readme_with_its_default():
-    documented = dict(re.findall(r"^\| `([A-Z_0-9]+)` \| `?([^|`]*)`? \|", README.read_text(), re.MULTILINE))
-    defaults = Settings()
-    for env_name in SETTINGS_DOCS:
-        assert env_name in documented, f"{env_name} missing from the README table"
-        default = getattr(defaults, env_name.lower())
-        if default not in ("", False):
-            assert documented[env_name].strip() == str(default), env_name
+def test_every_setting_carries_a_description_on_its_field():
+    undescribed = [name for name, description in SETTINGS_DOCS.items() if not description.strip()]
+
+    assert not undescribed, f"give these fields a Meta(description=...): {undescribed}"
     assert set(SETTINGS_DOCS) == {field.upper() for field in Settings.__struct_fields__}
