@@ -13,12 +13,13 @@ from dramatiq.middleware import CurrentMessage
 
 from actors.analytics import record_turn
 from actors.handoff import notify_human_handoff
+from middleware.outage_retries import WAITED_FOR_OPTION
 from zapq.db.connection import thread_connection
 from zapq.db.poison import PoisonBin
 from zapq.queues import DEFAULT, PRIORITY
 from zapq.settings import get_settings
 from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError
-from zapq.whatsapp.inbound import StatusUpdate
+from zapq.whatsapp.events import InboundMessage, StatusUpdate, Wire, from_wire
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +36,13 @@ _settings = get_settings()
 
 def conversation_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     """The debounce window: one customer (`wa_id`) writing to one business number."""
-    message = args[0]
+    message: Wire[InboundMessage] = args[0]
     return f"{message['phone_number_id']}/{message['wa_id']}"
 
 
 def wamid_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     """A message's identity: Meta's wamid on the business number that received it."""
-    message = args[0]
+    message: Wire[InboundMessage] = args[0]
     return f"{message['phone_number_id']}/{message['wamid']}"
 
 
@@ -68,8 +69,8 @@ def retry_when(retries: int, exception: BaseException) -> bool:
     idempotency_key=wamid_key,
     idempotency_ttl=WAMID_MEMORY_MS,
 )
-def process_message(messages: list[dict[str, Any]]) -> None:
-    """Answer a customer's burst. Send one `InboundMessage.to_dict()` per message; it runs once per burst."""
+def process_message(messages: list[Wire[InboundMessage]]) -> None:
+    """Answer a customer's burst. Send one `to_wire(message)` per message; it runs once per burst."""
     # Worker-only code, imported here: the web imports this module only to send to the actor.
     from actors.services import burst_services
     from zapq.conversation.burst import answer_burst
@@ -80,6 +81,7 @@ def process_message(messages: list[dict[str, Any]]) -> None:
         get_settings(),
         on_turn=record_turn.send,
         on_handoff=notify_human_handoff.send,
+        after_outage=bool(current.options.get(WAITED_FOR_OPTION)),
     )
     try:
         outcome = answer_burst(services, current.message_id, messages)
@@ -98,7 +100,7 @@ def process_message(messages: list[dict[str, Any]]) -> None:
 
 
 @dramatiq.actor(queue_name=DEFAULT, priority=PRIORITY[DEFAULT])
-def apply_message_status(status: dict[str, Any]) -> None:
+def apply_message_status(status: Wire[StatusUpdate]) -> None:
     """Move an outbound message's status forward (never back: a late "delivered" leaves "read").
 
     A status PostgreSQL refuses is set aside as poison rather than retried: it would fail again.
@@ -108,10 +110,10 @@ def apply_message_status(status: dict[str, Any]) -> None:
     poison.attempt(status.get("wamid"), status, functools.partial(_apply_status, connection, status))
 
 
-def _apply_status(connection: psycopg.Connection, status: dict[str, Any]) -> None:
+def _apply_status(connection: psycopg.Connection, status: Wire[StatusUpdate]) -> None:
     from zapq.db.outbound_messages import record_status  # worker-only, as above
 
-    update = StatusUpdate.from_dict(status)
+    update = from_wire(StatusUpdate, status)
     record_status(
         connection,
         wamid=update.wamid,

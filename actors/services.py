@@ -72,13 +72,17 @@ def conversation_engine(settings: Settings) -> ConversationEngine:
 
 
 @_built_once
-def pacer(max_messages_per_second: float, recipient_min_interval_ms: int) -> Pacer:
+def pacer(redis_namespace: str, max_messages_per_second: float, recipient_min_interval_ms: int) -> Pacer:
     return Pacer(
-        max_messages_per_second=max_messages_per_second, recipient_min_interval_ms=recipient_min_interval_ms
+        max_messages_per_second=max_messages_per_second,
+        recipient_min_interval_ms=recipient_min_interval_ms,
+        namespace=redis_namespace,
     )
 
 
-def burst_services(settings: Settings, on_turn: Any, on_handoff: Any) -> BurstServices:
+def burst_services(
+    settings: Settings, on_turn: Any, on_handoff: Any, *, after_outage: bool = False
+) -> BurstServices:
     settings.require("WHATSAPP_ACCESS_TOKEN")
     return BurstServices(
         connection=thread_connection(),
@@ -88,10 +92,15 @@ def burst_services(settings: Settings, on_turn: Any, on_handoff: Any) -> BurstSe
         ),
         engine=conversation_engine(settings),
         engine_name=settings.conversation_engine,
-        pacer=pacer(settings.whatsapp_max_messages_per_second, settings.whatsapp_recipient_min_interval_ms),
+        pacer=pacer(
+            settings.redis_namespace,
+            settings.whatsapp_max_messages_per_second,
+            settings.whatsapp_recipient_min_interval_ms,
+        ),
         stale_after=timedelta(seconds=settings.whatsapp_stale_message_age_s),
         template_name=settings.whatsapp_template_name,
         template_language=settings.whatsapp_template_language,
         on_turn=on_turn,
         on_handoff=on_handoff,
+        after_outage=after_outage,
     )

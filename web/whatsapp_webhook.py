@@ -20,6 +20,7 @@ from web.json_nesting import too_deep_refusal
 from web.responses import error_response
 from web.unavailable import BROKER, unavailable
 from zapq import metrics
+from zapq.whatsapp.events import to_wire
 from zapq.whatsapp.inbound import InvalidPayload, parse_notification
 from zapq.whatsapp.signature import SIGNATURE_HEADER, verify_handshake, verify_signature
 
@@ -60,8 +61,8 @@ async def receive_whatsapp_webhook(request: Request) -> Response:
         logger.warning("webhook part left out: %s", skipped)
     for platform_error in notification.errors:
         logger.error("WhatsApp reports an error for %s: %s", platform_error.phone_number_id, platform_error)
-    outgoing = [process_message.message_with_options(args=(m.to_dict(),)) for m in notification.messages]
-    outgoing += [apply_message_status.message(status.to_dict()) for status in notification.statuses]
+    outgoing = [process_message.message_with_options(args=(to_wire(m),)) for m in notification.messages]
+    outgoing += [apply_message_status.message(to_wire(status)) for status in notification.statuses]
     try:
         await request.app.state.enqueuer.enqueue_many(outgoing)
     except BrokerUnavailable as error:

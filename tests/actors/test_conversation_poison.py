@@ -14,16 +14,18 @@ import psycopg
 from actors.conversation import apply_message_status, process_message
 from tests.support import meta_samples as meta
 from tests.support.graph_api import GraphApi
-from zapq.whatsapp.inbound import InboundMessage
+from zapq.whatsapp.events import InboundMessage, to_wire
 
 BUSINESS = "100200300"
 
 
 def message(wamid: str, text: str, **fields: Any) -> dict[str, Any]:
-    return InboundMessage(
-        phone_number_id=BUSINESS, wa_id=meta.USER_WA_ID, wamid=wamid, sent_at=datetime.now(UTC),
-        kind="text", text=text, **fields,
-    ).to_dict()  # fmt: skip
+    return to_wire(
+        InboundMessage(
+            phone_number_id=BUSINESS, wa_id=meta.USER_WA_ID, wamid=wamid, sent_at=datetime.now(UTC),
+            kind="text", text=text, **fields,
+        )
+    )  # fmt: skip
 
 
 def test_a_burst_with_a_poison_message_is_answered_once_without_it(

@@ -31,7 +31,7 @@ import psycopg
 import redis
 
 from zapq import metrics
-from zapq.conversation.engine import ConversationEngine, EngineReply, Handoff, IncomingText, OptOut
+from zapq.conversation.engine import ConversationEngine, EngineReply, Handoff, OptOut
 from zapq.conversation.store import (
     HUMAN,
     Conversation,
@@ -45,7 +45,7 @@ from zapq.db.outbound_messages import find_outbound
 from zapq.db.poison import ITEM_ERRORS, PoisonBin, is_item_error
 from zapq.whatsapp.client import WhatsAppClient
 from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError, WhatsAppSendError
-from zapq.whatsapp.inbound import InboundMessage
+from zapq.whatsapp.events import InboundMessage, Wire, from_wire
 from zapq.whatsapp.pacing import Pacer
 from zapq.whatsapp.sender import SendResult, send_once
 
@@ -70,6 +70,7 @@ class BurstServices:
     on_turn: Callable[[dict[str, Any]], None]  # hands the analytics record on
     on_handoff: Callable[[str], None]  # hands a handoff id to the notifier
     actor_name: str = "process_message"  # names the source of poison items set aside
+    after_outage: bool = False  # this attempt waited for PostgreSQL or Redis (see `send_once`)
 
 
 class BurstOutcome(msgspec.Struct, frozen=True):
@@ -82,8 +83,10 @@ class BurstOutcome(msgspec.Struct, frozen=True):
     reply: SendResult | None = None
 
 
-def answer_burst(services: BurstServices, batch_id: str, items: Sequence[dict[str, Any]]) -> BurstOutcome:
-    """Answer a burst of one customer on one business number. `items` are `InboundMessage` dicts.
+def answer_burst(
+    services: BurstServices, batch_id: str, items: Sequence[Wire[InboundMessage]]
+) -> BurstOutcome:
+    """Answer a burst of one customer on one business number, `items` as the actor received them.
 
     A message that cannot be read or stored is set aside as poison (`zapq.db.poison`) and the
     burst is answered without it: one strange message never costs the customer their answer.
@@ -117,11 +120,11 @@ def answer_burst(services: BurstServices, batch_id: str, items: Sequence[dict[st
         return _answer(services, conversation, batch_id, fresh)
 
 
-def _readable(poison: PoisonBin, items: Sequence[Any]) -> list[InboundMessage]:
+def _readable(poison: PoisonBin, items: Sequence[Wire[InboundMessage]]) -> list[InboundMessage]:
     messages: list[InboundMessage] = []
 
-    def read(item: Any) -> None:
-        messages.append(InboundMessage.from_dict(item))
+    def read(item: Wire[InboundMessage]) -> None:
+        messages.append(from_wire(InboundMessage, item))
 
     for item in items:
         wamid = item.get("wamid") if isinstance(item, dict) else None
@@ -158,8 +161,7 @@ def _answer(
     client = services.client_for(conversation.phone_number_id)
     if find_outbound(services.connection, reply_key(batch_id)) is None:  # not after a crash that replied
         _show_typing(client, fresh[-1])
-    batch = [IncomingText(m.wamid, m.kind, m.text, m.sent_at) for m in fresh]
-    reply = services.engine.reply(conversation.state(), batch)
+    reply = services.engine.reply(conversation.state(), fresh)
     sent = _send_reply(services, client, conversation.wa_id, batch_id, reply)
     handoff = next((action for action in reply.actions if isinstance(action, Handoff)), None)
     turn = _turn_record(services, conversation, batch_id, fresh, reply, sent)
@@ -217,7 +219,16 @@ def _send_reply(
             return client.send_text(recipient, reply.text)
 
     paced = _paced(services, client, recipient, send)
-    result = send_once(services.connection, client, key, recipient, kind, paced, body=body)
+    result = send_once(
+        services.connection,
+        client,
+        key,
+        recipient,
+        kind,
+        paced,
+        body=body,
+        after_outage=services.after_outage,
+    )
     if result.outside_service_window:
         return _send_template(services, client, recipient, batch_id) or result
     return result
@@ -237,6 +248,7 @@ def _send_template(
     return send_once(
         services.connection, client, f"{reply_key(batch_id)}:template", recipient, "template",
         _paced(services, client, recipient, send), body={"template": services.template_name},
+        after_outage=services.after_outage,
     )  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """The one interface between a conversation and whatever writes the replies.
 
 A caller (an actor holding a debounced burst of WhatsApp messages) passes the
-conversation's state and the new messages; the engine answers with one reply, the
+conversation's state and the new messages, as the webhook parser made them
+(`zapq.whatsapp.events.InboundMessage`); the engine answers with one reply, the
 actions the caller must carry out, and the state to store for next time. Every type
 here is a msgspec Struct, so the state can be stored as JSON and read back.
 """
@@ -13,23 +14,11 @@ from typing import Literal, Protocol
 
 import msgspec
 
+from zapq.whatsapp.events import InboundMessage
+
 HISTORY_LIMIT = 20
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE_CHARS = 20
-
-
-class IncomingText(msgspec.Struct, frozen=True):
-    """One inbound WhatsApp message as the engine reads it.
-
-    `kind` is one of text, image, audio, video, document, sticker, location, contacts,
-    button_reply, list_reply, button, reaction, unsupported. `text` is the body, caption,
-    tapped button or row title, or reaction emoji; None when there is none.
-    """
-
-    wamid: str
-    kind: str
-    text: str | None
-    sent_at: dt.datetime
 
 
 class Turn(msgspec.Struct, frozen=True):
@@ -109,11 +98,11 @@ class EngineReply(msgspec.Struct, kw_only=True):
 
 
 class ConversationEngine(Protocol):
-    def reply(self, state: ConversationState, batch: list[IncomingText]) -> EngineReply: ...
+    def reply(self, state: ConversationState, batch: list[InboundMessage]) -> EngineReply: ...
 
 
 def with_turns(
-    state: ConversationState, batch: list[IncomingText], reply_text: str, **changes: object
+    state: ConversationState, batch: list[InboundMessage], reply_text: str, **changes: object
 ) -> ConversationState:
     """A copy of `state` with the batch and the reply appended to a bounded history, plus `changes`."""
     turns = list(state.history)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from zapq.conversation.inventory import Vehicle
+from zapq.conversation.vehicle import Vehicle
 
 
 def format_brl(amount: Decimal | int) -> str:

@@ -11,27 +11,15 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol
 
-import msgspec
 import psycopg
 from psycopg import sql
 
 from zapq.conversation.reading import search_key
+from zapq.conversation.vehicle import Vehicle
 
 DEFAULT_SEARCH_LIMIT = 5
 
 _COLUMNS = sql.SQL("id, make, model, trim_level, year, price, colour, body_type, status")
-
-
-class Vehicle(msgspec.Struct, frozen=True):
-    id: int
-    make: str
-    model: str
-    trim_level: str
-    year: int
-    price: Decimal
-    colour: str
-    body_type: str
-    status: str
 
 
 class InventoryLookup(Protocol):

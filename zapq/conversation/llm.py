@@ -28,12 +28,11 @@ from zapq.conversation.engine import (
     ConversationState,
     EngineReply,
     Handoff,
-    IncomingText,
     OptOut,
     with_turns,
 )
 from zapq.conversation.formatting import format_brl, vehicle_name
-from zapq.conversation.inventory import InventoryLookup, Vehicle
+from zapq.conversation.inventory import InventoryLookup
 from zapq.conversation.reading import CAPTIONED_KINDS, BatchReading, read_batch
 from zapq.conversation.rules import (
     HANDOFF_REASON,
@@ -42,7 +41,9 @@ from zapq.conversation.rules import (
     note_interest,
     opt_out_reply,
 )
+from zapq.conversation.vehicle import Vehicle
 from zapq.conversation.when import local_now
+from zapq.whatsapp.events import InboundMessage, MessageKind
 
 if TYPE_CHECKING:
     from prometheus_client import Counter
@@ -67,7 +68,7 @@ Se o cliente pedir para não receber mais mensagens, marque "opt_out": true.
 Responda apenas com um objeto JSON: \
 {"reply": string, "handoff": boolean, "handoff_reason": string ou null, "opt_out": boolean}."""
 
-MEDIA_PLACEHOLDERS = {
+MEDIA_PLACEHOLDERS: dict[MessageKind, str] = {
     "image": "[foto]",
     "sticker": "[figurinha]",
     "audio": "[áudio]",
@@ -138,7 +139,7 @@ class LLMEngine:
         if self._owns_http:
             self.http.close()
 
-    def reply(self, state: ConversationState, batch: list[IncomingText]) -> EngineReply:
+    def reply(self, state: ConversationState, batch: list[InboundMessage]) -> EngineReply:
         if not batch or all(message.kind == "reaction" for message in batch):
             return EngineReply(text="", state=state)
         now = local_now(batch[-1].sent_at)
@@ -179,7 +180,7 @@ class LLMEngine:
         return vehicles[:MAX_FACT_VEHICLES]
 
     def _ask(
-        self, state: ConversationState, batch: list[IncomingText], vehicles: list[Vehicle], now: dt.datetime
+        self, state: ConversationState, batch: list[InboundMessage], vehicles: list[Vehicle], now: dt.datetime
     ) -> ModelAnswer:
         body = {
             "model": self.model,
@@ -212,7 +213,7 @@ class LLMEngine:
 
 
 def chat_messages(
-    state: ConversationState, batch: list[IncomingText], vehicles: list[Vehicle], now: dt.datetime
+    state: ConversationState, batch: list[InboundMessage], vehicles: list[Vehicle], now: dt.datetime
 ) -> list[dict[str, str]]:
     """System prompt, inventory facts, the stored history, then the burst as one user message."""
     stock = "\n".join(inventory_line(vehicle) for vehicle in vehicles) or "(nenhum carro disponível)"
@@ -235,7 +236,7 @@ def inventory_line(vehicle: Vehicle) -> str:
     return f"#{vehicle.id} {vehicle_name(vehicle)}, {vehicle.body_type}, {vehicle.colour}, {price}"
 
 
-def burst_lines(batch: list[IncomingText]) -> list[str]:
+def burst_lines(batch: list[InboundMessage]) -> list[str]:
     """Each message as the model should read it: text, or a placeholder with any caption."""
     lines = []
     for message in batch:

@@ -1,9 +1,9 @@
 """What a burst of customer messages says: intents, and the cars, budgets and dates it mentions.
 
-Pure functions over text. The rule-based engine answers from a `BatchReading`; the LLM
-engine uses one to fetch inventory facts and to enforce opt-out and handoff. A burst is
+Pure functions over text and tapped buttons. The rule-based engine answers from a `BatchReading`;
+the LLM engine uses one to fetch inventory facts and to enforce opt-out and handoff. A burst is
 read as a whole, so "oi" + "tudo bem?" + "vocês têm o Corolla 2024?" is one greeting and
-one question.
+one question. A tap on one of our buttons means its `MenuChoice`, whatever its title says.
 """
 
 from __future__ import annotations
@@ -13,20 +13,32 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from decimal import Decimal
+from enum import StrEnum
 from functools import lru_cache
 
 import msgspec
 
-from zapq.conversation.engine import IncomingText
 from zapq.conversation.formatting import format_brl
 from zapq.conversation.when import find_day, find_time
+from zapq.whatsapp.events import InboundMessage, MessageKind
 
 OPT_OUT_WORDS = frozenset({"PARAR", "SAIR", "STOP"})
 
 # Kinds whose `text` the customer typed or tapped, and media whose `text` is a caption.
-TYPED_KINDS = frozenset({"text", "button", "button_reply", "list_reply", "interactive"})
-CAPTIONED_KINDS = frozenset({"image", "video", "document"})
-MEDIA_KINDS = ("image", "sticker", "audio", "video", "document", "location", "contacts", "unsupported")
+TYPED_KINDS: frozenset[MessageKind] = frozenset({"text", "button", "interactive"})
+CAPTIONED_KINDS: frozenset[MessageKind] = frozenset({"image", "video", "document"})
+MEDIA_KINDS: tuple[MessageKind, ...] = (
+    "image", "sticker", "audio", "video", "document", "location", "contacts", "unsupported",
+)  # fmt: skip
+
+
+class MenuChoice(StrEnum):
+    """The ids of the reply buttons zapq sends; a tap carries one back as its `reply_id`."""
+
+    SEE_CARS = "ver_carros"
+    BOOK_TEST_DRIVE = "agendar_test_drive"
+    TALK_TO_PERSON = "falar_atendente"
+
 
 MAKE_ALIASES = {
     "toyota": "Toyota",
@@ -145,7 +157,7 @@ class BatchReading(msgspec.Struct, frozen=True, kw_only=True):
     wants_listing: bool = False
     cancels: bool = False
     queries: list[VehicleQuery] = []
-    media_kinds: list[str] = []
+    media_kinds: list[MessageKind] = []
     reactions_only: bool = False
     day: dt.date | None = None
     time: dt.time | None = None
@@ -163,12 +175,12 @@ def search_key(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", fold(text))
 
 
-def is_opt_out(message: IncomingText) -> bool:
+def is_opt_out(message: InboundMessage) -> bool:
     """Exactly PARAR, SAIR or STOP, whatever the case and surrounding spaces."""
     return message.kind in TYPED_KINDS and (message.text or "").strip().upper() in OPT_OUT_WORDS
 
 
-def readable_lines(batch: Iterable[IncomingText]) -> list[str]:
+def readable_lines(batch: Iterable[InboundMessage]) -> list[str]:
     """The folded text of each message the customer typed, tapped or captioned."""
     return [
         fold(message.text)
@@ -178,7 +190,7 @@ def readable_lines(batch: Iterable[IncomingText]) -> list[str]:
 
 
 def read_batch(
-    batch: list[IncomingText], known_models: Iterable[tuple[str, str]], today: dt.date
+    batch: list[InboundMessage], known_models: Iterable[tuple[str, str]], today: dt.date
 ) -> BatchReading:
     """Read a burst. `known_models` are (make, model) pairs in stock; `today` is the local date."""
     lines = readable_lines(batch)
@@ -189,16 +201,17 @@ def read_batch(
     elif any(_GREETING_AT_START.search(line) for line in lines):
         greeting = "ola"
     media_kinds = list(dict.fromkeys(message.kind for message in batch if message.kind in MEDIA_KINDS))
+    tapped = {message.reply_id for message in batch if message.reply_id}
     return BatchReading(
         text=text,
         greeting=greeting,
         asks_how_are_you=bool(_HOW_ARE_YOU.search(text)),
         thanks=bool(_THANKS.search(text)),
         opt_out=any(is_opt_out(message) for message in batch),
-        wants_human=bool(_HUMAN.search(text)),
-        wants_test_drive=bool(_TEST_DRIVE.search(text)),
+        wants_human=MenuChoice.TALK_TO_PERSON in tapped or bool(_HUMAN.search(text)),
+        wants_test_drive=MenuChoice.BOOK_TEST_DRIVE in tapped or bool(_TEST_DRIVE.search(text)),
         asks_price=bool(_PRICE.search(text)),
-        wants_listing=bool(_LISTING.search(text)),
+        wants_listing=MenuChoice.SEE_CARS in tapped or bool(_LISTING.search(text)),
         cancels=bool(_CANCEL.search(text)),
         queries=find_vehicle_queries(text, known_models),
         media_kinds=media_kinds,

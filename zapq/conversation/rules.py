@@ -26,14 +26,14 @@ from zapq.conversation.engine import (
     ConversationState,
     EngineReply,
     Handoff,
-    IncomingText,
     OptOut,
     TestDriveDraft,
     with_turns,
 )
 from zapq.conversation.formatting import fit, format_brl, vehicle_line, vehicle_name
-from zapq.conversation.inventory import InventoryLookup, Vehicle
-from zapq.conversation.reading import BatchReading, VehicleQuery, read_batch, readable_lines
+from zapq.conversation.inventory import InventoryLookup
+from zapq.conversation.reading import BatchReading, MenuChoice, VehicleQuery, read_batch, readable_lines
+from zapq.conversation.vehicle import Vehicle
 from zapq.conversation.when import (
     OPENING_HOURS_TEXT,
     SAO_PAULO,
@@ -46,16 +46,17 @@ from zapq.conversation.when import (
     slot_problem,
 )
 from zapq.whatsapp.client import MAX_BUTTONS_BODY, MAX_TEXT_BODY
+from zapq.whatsapp.events import InboundMessage, MessageKind
 
 MAX_LISTED = 3
 MAX_INTERESTS = 4
 MAX_GREETING_NAME = 30  # a profile name may be 256 characters of anything
 HANDOFF_REASON = "customer_request"
 
-MENU_BUTTONS = [
-    ("ver_carros", "Ver carros"),
-    ("agendar_test_drive", "Agendar test drive"),
-    ("falar_atendente", "Falar com atendente"),
+MENU_BUTTONS: list[tuple[str, str]] = [
+    (MenuChoice.SEE_CARS, "Ver carros"),
+    (MenuChoice.BOOK_TEST_DRIVE, "Agendar test drive"),
+    (MenuChoice.TALK_TO_PERSON, "Falar com atendente"),
 ]
 NEXT_STEP_BUTTONS = MENU_BUTTONS[1:]
 
@@ -77,7 +78,7 @@ MENU_TEXT = (
     "• agendar um test drive\n"
     "• falar com um atendente"
 )
-MEDIA_TEXTS = {
+MEDIA_TEXTS: dict[MessageKind, str] = {
     "image": "Recebi sua foto!",
     "sticker": "Adorei a figurinha!",
     "audio": "Recebi seu áudio, mas por aqui ainda não consigo ouvir áudios. Pode me escrever sua dúvida?",
@@ -87,7 +88,7 @@ MEDIA_TEXTS = {
     "contacts": "Recebi o contato, obrigado!",
     "unsupported": "Não consegui abrir esse tipo de mensagem. Pode me escrever em texto?",
 }
-MEDIA_THAT_ASK_FOR_TEXT = frozenset({"audio", "unsupported"})
+MEDIA_THAT_ASK_FOR_TEXT: frozenset[MessageKind] = frozenset({"audio", "unsupported"})
 MEDIA_HINT = "Em que posso ajudar? Posso mostrar carros, passar preços ou agendar um test drive."
 SALUTATIONS = {"bom dia": "Bom dia", "boa tarde": "Boa tarde", "boa noite": "Boa noite"}
 
@@ -109,7 +110,7 @@ class RuleBasedEngine:
     def __init__(self, inventory: InventoryLookup) -> None:
         self.inventory = inventory
 
-    def reply(self, state: ConversationState, batch: list[IncomingText]) -> EngineReply:
+    def reply(self, state: ConversationState, batch: list[InboundMessage]) -> EngineReply:
         if not batch or all(message.kind == "reaction" for message in batch):
             return EngineReply(text="", state=state)
         now = local_now(batch[-1].sent_at)
@@ -136,7 +137,7 @@ class RuleBasedEngine:
     def _answer_request(
         self,
         state: ConversationState,
-        batch: list[IncomingText],
+        batch: list[InboundMessage],
         reading: BatchReading,
         now: dt.datetime,
         answer: _Answer,
@@ -371,7 +372,7 @@ class RuleBasedEngine:
         return vehicles
 
 
-def opt_out_reply(state: ConversationState, batch: list[IncomingText]) -> EngineReply:
+def opt_out_reply(state: ConversationState, batch: list[InboundMessage]) -> EngineReply:
     """The confirmation and the `OptOut` action; any test drive being booked is dropped."""
     return EngineReply(
         text=OPT_OUT_TEXT,
@@ -402,7 +403,7 @@ def note_interest(facts: dict[str, str], queries: list[VehicleQuery]) -> None:
     facts["last_search"] = asked[-1]
 
 
-def handoff_summary(state: ConversationState, batch: list[IncomingText], facts: dict[str, str]) -> str:
+def handoff_summary(state: ConversationState, batch: list[InboundMessage], facts: dict[str, str]) -> str:
     """A few lines for the person taking over: who, which cars, test drive, last messages."""
     who = f"{state.profile_name} ({state.wa_id})" if state.profile_name else state.wa_id
     lines = [f"{who} pediu para falar com um atendente."]

@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 from zapq.conversation.engine import ConversationState
 from zapq.db.poison import PoisonBin
 from zapq.struct_types import prepare
-from zapq.whatsapp.inbound import InboundMessage
+from zapq.whatsapp.events import InboundMessage, to_wire
 
 BOT = "bot"
 HUMAN = "human"
@@ -108,7 +108,7 @@ def record_inbound(
     recorded = []
     for message in messages:
         row = _inbound_row(batch_id, message, message.wamid in stale)
-        if poison.attempt(message.wamid, message.to_dict(), partial(_insert_inbound, connection, row)):
+        if poison.attempt(message.wamid, to_wire(message), partial(_insert_inbound, connection, row)):
             recorded.append(message)
     return recorded
 
@@ -126,7 +126,7 @@ def _insert_inbound(connection: psycopg.Connection, row: tuple[Any, ...]) -> Non
 def _inbound_row(batch_id: str, message: InboundMessage, stale: bool) -> tuple[Any, ...]:
     return (
         message.phone_number_id, message.wamid, message.wa_id, message.kind, message.text,
-        message.sent_at, batch_id, stale, Jsonb(message.to_dict()),
+        message.sent_at, batch_id, stale, Jsonb(to_wire(message)),
     )  # fmt: skip
 
 

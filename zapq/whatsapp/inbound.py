@@ -31,8 +31,9 @@ A contacts message keeps its first 20 cards and 10 phones per card.
 `Notification` keeps the first 20 platform errors and the first 20 `skipped` lines; it counts the
 rest (`errors_dropped`, `skipped_dropped`), and its last lines say how many were not kept.
 
-`InboundMessage` and `StatusUpdate` travel as Dramatiq actor arguments: send `event.to_dict()`
-(plain JSON types, datetimes as RFC 3339 strings) and rebuild with `InboundMessage.from_dict(...)`.
+The body is decoded once into plain values and walked once: each entry, change, message, status and
+error is converted to its `payloads` Struct on its own, then read into the events of
+`zapq.whatsapp.events`, each message type by its body reader (at the end of this module).
 """
 
 from __future__ import annotations
@@ -40,13 +41,21 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self, TypeVar
+from typing import Final, TypedDict, TypeVar
 
 import msgspec
 
-from zapq.struct_types import prepare
+from zapq.whatsapp.events import (
+    AdReferral,
+    InboundMessage,
+    MessageKind,
+    PlatformError,
+    SharedContact,
+    StatusUpdate,
+    is_message_kind,
+)
 from zapq.whatsapp.payloads import (
     WHATSAPP_OBJECT,
     ChangeValue,
@@ -56,11 +65,10 @@ from zapq.whatsapp.payloads import (
     Status,
     UnsupportedBody,
     WebhookError,
-    notification_decoder,
 )
 from zapq.whatsapp.sanitize import IdRule, clean_text, pg_integer, replace_lone_surrogates, shown
 
-UNSUPPORTED = "unsupported"
+UNSUPPORTED: Final = "unsupported"
 
 # Only the `messages` field carries user messages and statuses; other subscriptions
 # (template reviews, account updates, ...) are not ours to interpret and are ignored.
@@ -95,101 +103,10 @@ _UNIX_SECONDS = re.compile("[0-9]{1,12}")
 _MAX_JSON_INT_DIGITS = 40
 
 StructT = TypeVar("StructT", bound=msgspec.Struct)
-BodyFields = dict[str, Any]
 
 
 class InvalidPayload(Exception):
     """The body is not a WhatsApp webhook notification at all: invalid JSON, wrong `object`, no `entry`."""
-
-
-class Event(msgspec.Struct, frozen=True):
-    """Base of the flat events: converts to and from the plain dict an actor argument must be."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return msgspec.to_builtins(self)
-
-    @classmethod
-    def from_dict(cls, value: Mapping[str, Any]) -> Self:
-        return msgspec.convert(value, cls)
-
-
-class AdReferral(Event, frozen=True):
-    """The Click to WhatsApp ad or post the user came from."""
-
-    source_url: str | None = None
-    source_id: str | None = None
-    source_type: str | None = None
-    headline: str | None = None
-    body: str | None = None
-    media_type: str | None = None
-    ctwa_clid: str | None = None
-
-
-class SharedContact(Event, frozen=True):
-    """A contact card the user shared (someone else's name and phone numbers)."""
-
-    name: str | None = None
-    phones: tuple[str, ...] = ()
-
-
-class InboundMessage(Event, frozen=True):
-    """A message a WhatsApp user (`wa_id`) sent to our business number (`phone_number_id`).
-
-    `kind` is Meta's message type (text, image, audio, video, document, sticker, location,
-    contacts, interactive, button, reaction) or `unsupported` for anything else. `text` is what a
-    conversation engine should read: the text body, a media caption, the title of the tapped
-    button or list row, the reaction emoji, the shared contacts; None when there is nothing.
-    For a reaction, `context_wamid` is the message reacted to, and `text` None means the user
-    removed their reaction.
-    """
-
-    phone_number_id: str
-    wa_id: str
-    wamid: str
-    sent_at: datetime
-    kind: str
-    profile_name: str | None = None
-    text: str | None = None
-    reply_id: str | None = None
-    media_id: str | None = None
-    media_mime_type: str | None = None
-    media_filename: str | None = None
-    voice: bool = False
-    latitude: float | None = None
-    longitude: float | None = None
-    location_name: str | None = None
-    location_address: str | None = None
-    shared_contacts: tuple[SharedContact, ...] = ()
-    context_wamid: str | None = None
-    forwarded: bool = False
-    referral: AdReferral | None = None
-    unsupported_type: str | None = None
-
-    @property
-    def removes_reaction(self) -> bool:
-        return self.kind == "reaction" and self.text is None
-
-
-class StatusUpdate(Event, frozen=True):
-    """A status change (sent, delivered, read, failed, played, or any newer one) of a message we sent."""
-
-    phone_number_id: str
-    wamid: str
-    status: str
-    at: datetime
-    recipient_id: str | None = None
-    error_code: int | None = None
-    error_title: str | None = None
-    error_details: str | None = None
-
-
-class PlatformError(Event, frozen=True):
-    """An error Meta reports about the business number or app rather than about one message."""
-
-    phone_number_id: str | None
-    code: int | None = None
-    title: str | None = None
-    details: str | None = None
 
 
 class Notification(msgspec.Struct):
@@ -231,10 +148,6 @@ class Notification(msgspec.Struct):
             )
 
 
-# Converted back from actor arguments in worker threads: see zapq/struct_types.py.
-prepare(InboundMessage, StatusUpdate)
-
-
 def parse_notification(raw_body: bytes) -> Notification:
     """Decode and flatten a webhook body.
 
@@ -244,49 +157,25 @@ def parse_notification(raw_body: bytes) -> Notification:
     `unsupported`; an optional id that breaks its rule is dropped and named.
     """
     try:
-        notification = _parse(raw_body, datetime.now(UTC))
+        notification = _walk(_decode(raw_body), datetime.now(UTC))
     except RecursionError:
         raise InvalidPayload("body is nested too deeply") from None
     notification.close()
     return notification
 
 
-def _parse(raw_body: bytes, now: datetime) -> Notification:
-    try:
-        envelope = notification_decoder.decode(raw_body)
-    except msgspec.DecodeError as error:
-        # Something has an unexpected type (or is JSON msgspec refuses, such as a lone surrogate
-        # escape); decode again piece by piece so that only the piece that is wrong is lost, and
-        # `skipped` says which.
-        return _parse_piece_by_piece(raw_body, error, now)
-    _require_whatsapp_object(envelope.object)
-    notification = Notification()
-    for entry_index, entry in enumerate(envelope.entry):
-        for change_index, change in enumerate(entry.changes):
-            if change.field == MESSAGES_FIELD:
-                where = f"entry[{entry_index}].changes[{change_index}]"
-                _collect_change(notification, where, change.value, now)
-    return notification
-
-
-def _require_whatsapp_object(value: object) -> None:
-    if value is None:
-        raise InvalidPayload("`object` is missing: not a WhatsApp webhook notification")
-    if value != WHATSAPP_OBJECT:
-        raise InvalidPayload(f"`object` is {shown(value)}, expected {WHATSAPP_OBJECT!r}")
-
-
-def _decode_leniently(raw_body: bytes, strict_error: msgspec.DecodeError) -> object:
+def _decode(raw_body: bytes) -> object:
     """The body as plain Python values, or InvalidPayload naming what msgspec found wrong.
 
-    The standard library's decoder accepts lone surrogate escapes (`"\\udc80"`, valid JSON
-    grammar, which msgspec refuses) and, given `parse_int`, integers of any length, so one such
-    value costs its own piece only. NaN and Infinity are still refused: they are not JSON.
+    Each piece is converted to its Struct later, on its own, so that a value of an unexpected type
+    costs that piece only and `skipped` says which. The standard library's decoder accepts lone
+    surrogate escapes (`"\\udc80"`, valid JSON grammar, which msgspec refuses) and, given `parse_int`,
+    integers of any length. NaN and Infinity are still refused: they are not JSON.
     """
     try:
         return msgspec.json.decode(raw_body)
-    except msgspec.DecodeError:
-        pass
+    except msgspec.DecodeError as error:
+        strict_error = error
     try:
         document = json.loads(
             raw_body.decode("utf-8"), parse_int=_bounded_int, parse_constant=_refuse_constant
@@ -307,8 +196,8 @@ def _refuse_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
-def _parse_piece_by_piece(raw_body: bytes, strict_error: msgspec.DecodeError, now: datetime) -> Notification:
-    document = _decode_leniently(raw_body, strict_error)
+def _walk(document: object, now: datetime) -> Notification:
+    """Every entry, every `messages` change in it, and every message, status and error in that."""
     if not isinstance(document, dict):
         raise InvalidPayload(f"body is a JSON {type(document).__name__}, expected an object")
     _require_whatsapp_object(document.get("object"))
@@ -327,12 +216,20 @@ def _parse_piece_by_piece(raw_body: bytes, strict_error: msgspec.DecodeError, no
             if not isinstance(change, dict):
                 notification.skip(f"{where}: not an object")
             elif change.get("field") == MESSAGES_FIELD:
-                value = _change_value_piece_by_piece(change.get("value"), where, notification)
+                value = _change_value(change.get("value"), where, notification)
                 _collect_change(notification, where, value, now)
     return notification
 
 
-def _change_value_piece_by_piece(value: object, where: str, notification: Notification) -> ChangeValue | None:
+def _require_whatsapp_object(value: object) -> None:
+    if value is None:
+        raise InvalidPayload("`object` is missing: not a WhatsApp webhook notification")
+    if value != WHATSAPP_OBJECT:
+        raise InvalidPayload(f"`object` is {shown(value)}, expected {WHATSAPP_OBJECT!r}")
+
+
+def _change_value(value: object, where: str, notification: Notification) -> ChangeValue | None:
+    """A change's `value`, each of its items converted on its own: a malformed one is named and left out."""
     if not isinstance(value, dict):
         return None
     metadata = None
@@ -433,7 +330,7 @@ def _collect_change(notification: Notification, where: str, value: ChangeValue |
     profile_names = {
         contact.wa_id: contact.profile.name for contact in value.contacts if contact.wa_id and contact.profile
     }
-    # Named by wamid, not position: the piece-by-piece path has already dropped malformed items.
+    # Named by wamid, not position: `_change_value` has already dropped malformed items.
     for message in value.messages:
         name = f"{where}.value.messages ({shown(message.id) if message.id else 'empty id'})"
         dropped: list[str] = []
@@ -519,21 +416,21 @@ def _inbound_message(
     wa_id = WA_ID.check(message.from_)
     sent_at = _utc_from_unix_seconds(message.timestamp, now)
 
-    read_body = _BODY_READERS.get(message.type)
-    body_fields = read_body(message, dropped) if read_body else None
-    if body_fields is None:
+    kind: MessageKind = message.type if is_message_kind(message.type) else UNSUPPORTED
+    read_body = _BODY_READERS.get(kind)
+    body = read_body(message, dropped) if read_body else None
+    if body is None:
         kind = UNSUPPORTED
-        body_fields = {"unsupported_type": clean_text(_unsupported_type(message), TOKEN_CHARS)}
-    else:
-        kind = message.type
+        body = {"unsupported_type": clean_text(_unsupported_type(message), TOKEN_CHARS)}
 
     context = message.context
-    fields: dict[str, Any] = {
+    # The body comes last: a reaction's `context_wamid` is the message reacted to.
+    fields: _Fields = {
         "context_wamid": _optional_id(CONTEXT_WAMID, context.id, dropped) if context else None,
         "forwarded": bool(context and (context.forwarded or context.frequently_forwarded)),
         "referral": _ad_referral(message, dropped),
     }
-    fields.update(body_fields)
+    fields.update(body)
     return InboundMessage(
         phone_number_id=phone_number_id,
         wa_id=wa_id,
@@ -578,15 +475,36 @@ def _coordinate(value: float | None, limit: float) -> float | None:
     return value if value is not None and math.isfinite(value) and -limit <= value <= limit else None
 
 
-BodyReader = Callable[[Message, list[str]], BodyFields | None]
+class _Fields(TypedDict, total=False):
+    """The fields of an `InboundMessage` that its body and context give."""
+
+    text: str | None
+    reply_id: str | None
+    media_id: str | None
+    media_mime_type: str | None
+    media_filename: str | None
+    voice: bool
+    latitude: float | None
+    longitude: float | None
+    location_name: str | None
+    location_address: str | None
+    shared_contacts: tuple[SharedContact, ...]
+    context_wamid: str | None
+    forwarded: bool
+    referral: AdReferral | None
+    unsupported_type: str | None
 
 
-def _read_text(message: Message, dropped: list[str]) -> BodyFields | None:
+# Reads the body of one kind of message; None when the body the type names is absent.
+BodyReader = Callable[[Message, list[str]], _Fields | None]
+
+
+def _read_text(message: Message, dropped: list[str]) -> _Fields | None:
     return {"text": _text(message.text.body)} if message.text else None
 
 
-def _media_reader(kind: str) -> BodyReader:
-    def read_media(message: Message, dropped: list[str]) -> BodyFields | None:
+def _media_reader(kind: MessageKind) -> BodyReader:
+    def read_media(message: Message, dropped: list[str]) -> _Fields | None:
         media = getattr(message, kind)
         if media is None:
             return None
@@ -601,7 +519,7 @@ def _media_reader(kind: str) -> BodyReader:
     return read_media
 
 
-def _read_location(message: Message, dropped: list[str]) -> BodyFields | None:
+def _read_location(message: Message, dropped: list[str]) -> _Fields | None:
     location = message.location
     if location is None:
         return None
@@ -613,7 +531,7 @@ def _read_location(message: Message, dropped: list[str]) -> BodyFields | None:
     }
 
 
-def _read_contacts(message: Message, dropped: list[str]) -> BodyFields | None:
+def _read_contacts(message: Message, dropped: list[str]) -> _Fields | None:
     if not message.contacts:
         return None
     shared = tuple(
@@ -633,7 +551,7 @@ def _read_contacts(message: Message, dropped: list[str]) -> BodyFields | None:
     return {"shared_contacts": shared, "text": _text("\n".join(line for line in lines if line))}
 
 
-def _read_interactive(message: Message, dropped: list[str]) -> BodyFields | None:
+def _read_interactive(message: Message, dropped: list[str]) -> _Fields | None:
     interactive = message.interactive
     reply = (interactive.button_reply or interactive.list_reply) if interactive else None
     if reply is None:
@@ -641,14 +559,14 @@ def _read_interactive(message: Message, dropped: list[str]) -> BodyFields | None
     return {"text": _text(reply.title), "reply_id": _optional_id(REPLY_ID, reply.id, dropped)}
 
 
-def _read_template_button(message: Message, dropped: list[str]) -> BodyFields | None:
+def _read_template_button(message: Message, dropped: list[str]) -> _Fields | None:
     button = message.button
     if button is None:
         return None
     return {"text": _text(button.text), "reply_id": _optional_id(REPLY_ID, button.payload, dropped)}
 
 
-def _read_reaction(message: Message, dropped: list[str]) -> BodyFields | None:
+def _read_reaction(message: Message, dropped: list[str]) -> _Fields | None:
     reaction = message.reaction
     if reaction is None:
         return None
@@ -658,7 +576,7 @@ def _read_reaction(message: Message, dropped: list[str]) -> BodyFields | None:
     }
 
 
-_BODY_READERS: dict[str, BodyReader] = {
+_BODY_READERS: dict[MessageKind, BodyReader] = {
     "text": _read_text,
     "image": _media_reader("image"),
     "audio": _media_reader("audio"),

@@ -4,7 +4,9 @@ Only what a notification cannot do without is required: the envelope's `object` 
 entry's `changes`, a message's `from`/`id`/`timestamp`, a status's `id`/`status`/`timestamp`, a
 change's `metadata.phone_number_id`. Everything else has a default, and unknown fields are
 ignored, so the fields and message types Meta adds later decode fine.
-`zapq.whatsapp.inbound` turns these into the flat events the rest of zapq reads.
+`zapq.whatsapp.inbound` converts each piece of a body (a message, a status, ...) to these on its own,
+so a malformed piece costs only itself, and reads them into the events of `zapq.whatsapp.events`.
+`notification_decoder` decodes a whole well-formed body at once, for tests and tools.
 """
 
 from __future__ import annotations

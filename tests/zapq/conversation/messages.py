@@ -6,29 +6,40 @@ import datetime as dt
 
 import msgspec
 
-from zapq.conversation.engine import ConversationState, IncomingText
+from zapq.conversation.engine import ConversationState
+from zapq.whatsapp.events import InboundMessage, MessageKind
 
 # A Wednesday, 10:00 in São Paulo (UTC-3).
 WEDNESDAY_10AM = dt.datetime(2025, 11, 19, 13, 0, tzinfo=dt.UTC)
 WA_ID = "5511987654321"
+BUSINESS_NUMBER = "106540352242922"
 
 
-def burst(*texts: str, at: dt.datetime = WEDNESDAY_10AM, kind: str = "text") -> list[IncomingText]:
+def message(
+    wamid: str, kind: MessageKind, text: str | None, at: dt.datetime, reply_id: str | None = None
+) -> InboundMessage:
+    return InboundMessage(
+        phone_number_id=BUSINESS_NUMBER, wa_id=WA_ID, wamid=wamid, sent_at=at, kind=kind, text=text,
+        reply_id=reply_id,
+    )  # fmt: skip
+
+
+def burst(*texts: str, at: dt.datetime = WEDNESDAY_10AM, kind: MessageKind = "text") -> list[InboundMessage]:
     """Messages one second apart, the last one sent at `at`."""
     count = len(texts)
     return [
-        IncomingText(
-            wamid=f"wamid.{at.timestamp():.0f}.{index}",
-            kind=kind,
-            text=text,
-            sent_at=at - dt.timedelta(seconds=count - 1 - index),
-        )
-        for index, text in enumerate(texts)
+        message(f"wamid.{at.timestamp():.0f}.{i}", kind, text, at - dt.timedelta(seconds=count - 1 - i))
+        for i, text in enumerate(texts)
     ]
 
 
-def media(kind: str, caption: str | None = None, at: dt.datetime = WEDNESDAY_10AM) -> IncomingText:
-    return IncomingText(wamid=f"wamid.{kind}.{at.timestamp():.0f}", kind=kind, text=caption, sent_at=at)
+def media(kind: MessageKind, caption: str | None = None, at: dt.datetime = WEDNESDAY_10AM) -> InboundMessage:
+    return message(f"wamid.{kind}.{at.timestamp():.0f}", kind, caption, at)
+
+
+def tap(reply_id: str, title: str, at: dt.datetime = WEDNESDAY_10AM) -> list[InboundMessage]:
+    """A burst of one tap on a reply button or list row, as the parser reads Meta's `interactive` message."""
+    return [message(f"wamid.tap.{at.timestamp():.0f}", "interactive", title, at, reply_id=reply_id)]
 
 
 def new_customer(profile_name: str | None = "Maria Silva") -> ConversationState:

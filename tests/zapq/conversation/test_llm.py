@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from tests.support.http_peer import CannedResponse, HttpPeer
-from tests.zapq.conversation.messages import WEDNESDAY_10AM, burst, new_customer
+from tests.zapq.conversation.messages import WEDNESDAY_10AM, burst, new_customer, tap
 from zapq.conversation.engine import BookTestDrive, ConversationState, Handoff, OptOut, Turn
 from zapq.conversation.inventory import PostgresInventory
 from zapq.conversation.llm import LLMEngine
@@ -107,6 +107,27 @@ def test_a_request_for_a_person_is_honoured_when_the_model_misses_it(llm: LLMEng
 
     assert [type(action) for action in reply.actions] == [Handoff]
     assert "Um atendente vai falar com você em breve." in reply.text
+
+
+def test_a_tap_on_the_person_button_hands_off_whatever_its_title_and_the_model_say(
+    llm: LLMEngine, http_peer: HttpPeer
+):
+    http_peer.enqueue(answer("Posso te ajudar com o que precisar!"))
+
+    reply = llm.reply(new_customer(), tap("falar_atendente", "Outro assunto"))
+
+    assert [type(action) for action in reply.actions] == [Handoff]
+    assert "Um atendente vai falar com você em breve." in reply.text
+
+
+def test_a_tap_on_the_test_drive_button_goes_to_the_rules_without_the_model(
+    llm: LLMEngine, http_peer: HttpPeer
+):
+    reply = llm.reply(new_customer(), tap("agendar_test_drive", "Dirigir um"))
+
+    assert reply.text.startswith("Qual carro você quer testar?")
+    assert reply.state.pending_test_drive is not None
+    assert http_peer.received() == []
 
 
 def test_a_stop_word_opts_out_without_asking_the_model(llm: LLMEngine, http_peer: HttpPeer):

@@ -6,11 +6,13 @@ import psycopg
 
 from tests.support.graph_api import accepted
 from tests.support.http_peer import HttpPeer
-from tests.zapq.conversation.messages import WA_ID, WEDNESDAY_10AM, burst, media, new_customer, stored
-from zapq.conversation.engine import BookTestDrive, ConversationState, Handoff, IncomingText, OptOut
+from tests.zapq.conversation.messages import WA_ID, WEDNESDAY_10AM, burst, media, new_customer, stored, tap
+from zapq.conversation.engine import BookTestDrive, ConversationState, Handoff, OptOut
+from zapq.conversation.reading import MenuChoice
 from zapq.conversation.rules import MENU_BUTTONS, RuleBasedEngine
 from zapq.conversation.when import SAO_PAULO
 from zapq.whatsapp.client import MAX_BUTTONS_BODY, WhatsAppClient
+from zapq.whatsapp.events import InboundMessage
 
 
 def stock_id(db: psycopg.Connection, stock_code: str) -> int:
@@ -20,7 +22,7 @@ def stock_id(db: psycopg.Connection, stock_code: str) -> int:
 
 
 def conversation(
-    rules: RuleBasedEngine, turns: list[list[IncomingText]], state: ConversationState | None = None
+    rules: RuleBasedEngine, turns: list[list[InboundMessage]], state: ConversationState | None = None
 ) -> list[tuple[str, ConversationState, list]]:
     """Play bursts in order, storing the state as JSON between them like the caller does."""
     state = state or new_customer()
@@ -282,13 +284,35 @@ def test_text_it_does_not_understand_gets_the_menu(rules: RuleBasedEngine):
 
 
 def test_the_menu_buttons_lead_where_they_say(rules: RuleBasedEngine):
-    cars = rules.reply(new_customer(), burst("Ver carros", kind="button_reply"))
-    booking = rules.reply(new_customer(), burst("Agendar test drive", kind="button_reply"))
-    person = rules.reply(new_customer(), burst("Falar com atendente", kind="button_reply"))
+    cars = rules.reply(new_customer(), tap("ver_carros", "Ver carros"))
+    booking = rules.reply(new_customer(), tap("agendar_test_drive", "Agendar test drive"))
+    person = rules.reply(new_customer(), tap("falar_atendente", "Falar com atendente"))
 
     assert cars.text.startswith("Alguns carros disponíveis agora:\n• Renault Kwid")
     assert booking.text.startswith("Qual carro você quer testar?")
     assert [type(action) for action in person.actions] == [Handoff]
+
+
+def test_every_button_zapq_sends_is_a_choice_it_acts_on():
+    assert [button_id for button_id, _ in MENU_BUTTONS] == list(MenuChoice)
+
+
+def test_a_tapped_button_means_its_id_whatever_its_title_says(rules: RuleBasedEngine):
+    cars = rules.reply(new_customer(), tap(MenuChoice.SEE_CARS, "Mostrar"))
+    booking = rules.reply(new_customer(), tap(MenuChoice.BOOK_TEST_DRIVE, "Dirigir um"))
+    person = rules.reply(new_customer(), tap(MenuChoice.TALK_TO_PERSON, "Outro assunto"))
+
+    assert cars.text.startswith("Alguns carros disponíveis agora:\n• Renault Kwid")
+    assert booking.text.startswith("Qual carro você quer testar?")
+    assert [type(action) for action in person.actions] == [Handoff]
+    assert person.text.endswith("Um atendente vai falar com você em breve.")
+
+
+def test_a_tap_on_a_row_zapq_did_not_define_is_read_by_its_title(rules: RuleBasedEngine):
+    reply = rules.reply(new_customer(), tap("suv-compacto", "SUV até 120 mil"))
+
+    assert reply.text.startswith("Encontrei estas opções:\n• Fiat Pulse Audace 1.0 Turbo 2023")
+    assert reply.actions == []
 
 
 def test_thanks_gets_a_polite_answer(rules: RuleBasedEngine):

@@ -26,7 +26,8 @@ from tests.support.meta_samples import (
     status,
     user_message,
 )
-from zapq.whatsapp.inbound import InboundMessage, InvalidPayload, StatusUpdate, parse_notification
+from zapq.whatsapp.events import InboundMessage, StatusUpdate, from_wire, to_wire
+from zapq.whatsapp.inbound import InvalidPayload, parse_notification
 
 SENT_AT = datetime(2025, 6, 8, 20, 59, 43, tzinfo=UTC)
 MEDIA_SHA256 = "81d3bd8a8db4868c9520ed47186e8b7c5789e61ff79f7f834be6950b808a90d3"
@@ -637,16 +638,16 @@ def test_inbound_message_survives_the_json_trip_of_an_actor_argument():
     )
     message = only_message(body_with_messages(rich))
 
-    carried = json.loads(json.dumps(message.to_dict()))
+    carried = json.loads(json.dumps(to_wire(message)))
 
     assert carried["sent_at"] == "2025-06-08T20:59:43Z"
-    assert InboundMessage.from_dict(carried) == message
+    assert from_wire(InboundMessage, carried) == message
 
 
 def test_status_update_survives_the_json_trip_of_an_actor_argument():
     (update,) = parse_notification(body_with_statuses(status("played"))).statuses
 
-    assert StatusUpdate.from_dict(json.loads(json.dumps(update.to_dict()))) == update
+    assert from_wire(StatusUpdate, json.loads(json.dumps(to_wire(update)))) == update
 
 
 def test_each_problem_in_one_body_is_reported_once():
