@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 WORKER_PROCESSES ?= 2
 WORKER_THREADS ?= 8
 
-.PHONY: install run web worker scheduler services stop test test-faults lint format docs bench seed migrate clean
+.PHONY: install run web worker scheduler services stop test test-unit test-faults lint format docs bench seed migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("zapq needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -44,8 +44,15 @@ migrate: install
 seed: install
 	$(PY) -m zapq.conversation.seed
 
+## Both layers: pure logic and real servers, spread over TEST_WORKERS processes, each with its own
+## embedded Redis and PostgreSQL (var/test-gw<N>).
+TEST_WORKERS ?= 3
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
+
+## The pure-logic layer alone: no server, no process, a few seconds.
+test-unit: install
+	$(PY) -m pytest -m unit
 
 ## Crashes and outages under a 200-customer load against `make run` (tests/faults, about 12 minutes).
 ## Its own data dir, so it may run beside `make test`.

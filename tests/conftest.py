@@ -1,8 +1,11 @@
 """Fixtures every zapq test builds on: real Redis, PostgreSQL, workers and HTTP peers.
 
-The session starts embedded servers under var/test (or uses REDIS_URL and
-DATABASE_URL when given: those get flushed, so never point them at real data).
-Each test starts from an empty Redis and empty tables.
+Two layers, one suite. A test that asks for no server or process (`REAL_FIXTURES`; every fixture
+that needs Redis or PostgreSQL depends on `settings`) and is not marked `processes` is marked
+`unit` and runs without any: `make test-unit`. The
+first test that needs servers boots them: embedded ones under var/test (var/test-gw<N> for each
+pytest-xdist worker), or REDIS_URL and DATABASE_URL when given (those get flushed, so never
+point them at real data). Each such test starts from an empty Redis and empty tables.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # Short heartbeats and a maintenance sweep on every broker call, so a killed
 # worker's messages come back within seconds instead of a minute.
 TEST_ENVIRONMENT = {
-    "ZAPQ_DATA_DIR": str(ROOT / "var" / "test"),
     "REDIS_HEARTBEAT_TIMEOUT_S": "2",
     "REDIS_MAINTENANCE_CHANCE": "1000000",
     "RETRY_MIN_BACKOFF_MS": "100",
@@ -42,15 +44,32 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, value in TEST_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     os.environ["METRICS_PORT"] = "0"
-    from zapq.runtime import boot
+    data_dir = os.environ.get("ZAPQ_DATA_DIR") or str(ROOT / "var" / "test")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    # Each xdist worker flushes its own Redis and truncates its own tables: its own servers.
+    os.environ["ZAPQ_DATA_DIR"] = f"{data_dir}-{worker}" if worker else data_dir
+    config.addinivalue_line("markers", "unit: needs no server (set by conftest; `make test-unit` runs these)")
+    config.addinivalue_line("markers", "processes: starts real processes or servers of its own")
 
-    boot()
+
+# What makes a test a real-server test: a fixture that starts or needs a server or a process.
+REAL_FIXTURES = frozenset(
+    {"settings", "restartable_redis", "tcp_proxy_factory", "http_peer", "worker_process"}
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        uses_real = REAL_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if not uses_real and item.get_closest_marker("processes") is None:
+            item.add_marker(pytest.mark.unit)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from zapq.runtime import booted_services
+    from zapq import runtime
 
-    booted_services().stop_started()
+    if runtime.booted():  # this process resolved its servers: stop the ones it started
+        runtime.booted_services().stop_started()
 
 
 pytest_plugins = ["tests.support.fixtures"]

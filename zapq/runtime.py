@@ -6,6 +6,8 @@ import logging
 import os
 from functools import lru_cache
 
+import psycopg
+
 from zapq.db.connection import connect
 from zapq.db.migrate import apply_migrations
 from zapq.embedded import ServiceUrls, export_service_urls, resolve_service_urls
@@ -19,11 +21,11 @@ _services: list[ServiceUrls] = []
 
 
 @lru_cache(maxsize=1)
-def boot() -> Settings:
-    """Resolve Redis/PostgreSQL (embedded when unset), apply migrations, return final settings.
+def resolve_services() -> Settings:
+    """Resolve Redis/PostgreSQL (embedded when unset, started if need be) and return final settings.
 
-    Runs once per process. The resolved URLs are exported so that child processes
-    and later `get_settings()` calls see the same servers.
+    Runs once per process. The resolved URLs are exported so that child processes and later
+    `get_settings()` calls see the same servers.
     """
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -32,15 +34,40 @@ def boot() -> Settings:
     export_service_urls(urls)
     get_settings.cache_clear()
     settings = get_settings()
-    with connect(settings.database_url) as connection:
-        apply_migrations(connection)
     limit_repeated_lines(limit=settings.log_repeat_limit, window_s=settings.log_repeat_window_s)
     return settings
 
 
+@lru_cache(maxsize=1)
+def boot() -> Settings:
+    """`resolve_services`, then the schema: what a worker, the scheduler and `make run` need first."""
+    settings = resolve_services()
+    with connect(settings.database_url) as connection:
+        apply_migrations(connection)
+    return settings
+
+
+def boot_web() -> Settings:
+    """`boot`, except that PostgreSQL being down does not keep the web from starting.
+
+    The web takes webhooks into Redis without PostgreSQL, and answers 503 where it needs it;
+    the workers bring the schema up to date when they start.
+    """
+    try:
+        return boot()
+    except psycopg.OperationalError as error:
+        logger.warning("PostgreSQL is unreachable at start (%s): the schema was not checked", error)
+        return resolve_services()
+
+
+def booted() -> bool:
+    """Whether this process resolved its servers (and so may have started some)."""
+    return resolve_services.cache_info().currsize > 0
+
+
 def booted_services() -> ServiceUrls:
-    """The servers `boot()` resolved; `stop_started()` on it stops the ones this process started."""
-    boot()
+    """The servers this process resolved; `stop_started()` on it stops the ones it started."""
+    resolve_services()
     return _services[0]
 
 

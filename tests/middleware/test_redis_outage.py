@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 import dramatiq
+import pytest
 import redis
 from dramatiq.middleware import CurrentMessage, Middleware
 from redis.backoff import NoBackoff
@@ -23,6 +24,8 @@ from middleware.errors import FlowControlUnavailable
 from middleware.flow_control import FENCE_OPTION, FlowControl
 from tests.middleware.helpers import decisions
 from tests.middleware.own_broker import build_flow_broker, running_worker
+
+pytestmark = pytest.mark.processes
 
 MESSAGES = 500
 

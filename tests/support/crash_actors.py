@@ -1,6 +1,6 @@
 """Broker module for crash tests: the project's broker plus a slow actor that leaves traces.
 
-Run as `dramatiq tests.support.crash_actors`. Each attempt increments a Redis
+Run as `dramatiq tests.support.crash_actors:boot`. Each attempt increments a Redis
 counter before it sleeps; only a finished attempt writes its PostgreSQL row.
 """
 

@@ -1,6 +1,6 @@
 """Broker module for the failure-path tests: actors that record every run they make.
 
-Run as `dramatiq tests.support.failure_actors` (it also declares tests/support/flow_actors.py's
+Run as `dramatiq tests.support.failure_actors:boot` (it also declares tests/support/flow_actors.py's
 `effect` and `batch`, for the stress tests). Each run takes an attempt number from a
 Redis counter per actor and key (so an actor can hold its first attempt long enough to
 be killed, and finish a later one at once), then writes a row to `failure_runs` when it

@@ -52,14 +52,18 @@ def db(settings) -> Iterator[psycopg.Connection]:  # type: ignore[no-untyped-def
 
 
 @pytest.fixture(autouse=True)
-def clean_state(settings) -> None:  # type: ignore[no-untyped-def]
+def clean_state(request: pytest.FixtureRequest) -> None:
     """Empty Redis and every table but the migration ledger: cheap, and no test sees another's rows.
 
-    Also forgets cached settings, which an earlier test may have read with its own environment.
+    Only for tests that use the servers (a `unit` test boots none). Also forgets cached settings,
+    which an earlier test may have read with its own environment.
     """
     from zapq.settings import get_settings
 
     get_settings.cache_clear()
+    if "settings" not in request.fixturenames:
+        return
+    settings = request.getfixturevalue("settings")
     client = redis.Redis.from_url(settings.redis_url)
     client.flushall()
     client.close()
@@ -85,7 +89,7 @@ def worker(broker: RedisBroker) -> Iterator[dramatiq.Worker]:
 
 
 @pytest.fixture
-def worker_process(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+def worker_process(settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:  # type: ignore[no-untyped-def]
     """Start real `dramatiq` worker processes; all are killed at teardown."""
     started: list[WorkerProcess] = []
 

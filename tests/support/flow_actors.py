@@ -1,6 +1,6 @@
 """Broker module for the flow-control stress test: actors whose side effects land in a PostgreSQL ledger.
 
-Run as `dramatiq tests.support.flow_actors`. Each side effect is one transaction
+Run as `dramatiq tests.support.flow_actors:boot`. Each side effect is one transaction
 guarded by a unique constraint; a second completion of the same key is not an
 error for the actor (real actors are written that way too) but is recorded in
 `flow_recompletions`, so the test can tell what happened.
@@ -17,6 +17,7 @@ import dramatiq
 import psycopg
 from dramatiq.middleware import CurrentMessage
 
+from actors import boot  # noqa: F401 (declares on the project broker; the entry point: `...:boot`)
 from zapq.db.connection import thread_connection
 from zapq.queues import DEFAULT
 

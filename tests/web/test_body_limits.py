@@ -16,6 +16,8 @@ import pytest
 
 from zapq.settings import get_settings
 
+pytestmark = pytest.mark.processes
+
 WHATSAPP_LIMIT = 3 * 1024 * 1024
 GENERIC_LIMIT = 64 * 1024
 

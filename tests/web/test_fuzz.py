@@ -30,6 +30,8 @@ from web.auth_throttle import FailedAuthThrottle
 from web.metrics import METHODS, OTHER_METHOD, UNMATCHED_ROUTE
 from zapq.whatsapp.signature import sign
 
+pytestmark = pytest.mark.processes
+
 FUZZ_SEED = int(os.environ.get("ZAPQ_FUZZ_SEED", "20261201"))
 FUZZ = settings(
     max_examples=int(os.environ.get("ZAPQ_FUZZ_EXAMPLES", "120")),

@@ -63,6 +63,7 @@ def test_a_signed_message_is_queued_and_answered_200(web_client, redis_client, b
         "sha256=" + "0" * 64,  # wrong
         sign("last-years-app-secret", meta.body_with_messages(text("wamid.A", "oi"))),  # stale secret
     ],
+    ids=["missing", "empty", "sha1", "not-hex", "wrong", "stale-secret"],  # the same in every xdist worker
 )
 def test_bad_missing_or_stale_signatures_get_401_and_queue_nothing(
     web_client, redis_client, broker, signature

@@ -10,6 +10,8 @@ import redis
 
 from zapq.outages import NETWORK, POSTGRESQL, REDIS, dependency_down
 
+pytestmark = pytest.mark.processes
+
 
 def closed_port() -> int:
     with socket.socket() as probe:

@@ -14,11 +14,14 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import pytest
 
 from tests.support.process_tree import alive, children_running, descendants
 from tests.support.waiting import wait_until
 from zapq.whatsapp.signature import ZAPQ_SIGNATURE_HEADER as SIGNATURE_HEADER
 from zapq.whatsapp.signature import sign
+
+pytestmark = pytest.mark.processes
 
 ROOT = Path(__file__).resolve().parents[2]
 # The run's GENERIC_WEBHOOK_SECRET: POST /webhook takes only events signed with it.

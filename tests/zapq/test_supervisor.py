@@ -19,6 +19,8 @@ from tests.support.process_tree import alive, descendants
 from tests.support.waiting import wait_until
 from zapq.supervisor import Backoff, GiveUp, Restart, RestartPolicy, Supervisor
 
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
