@@ -18,8 +18,7 @@ from zapq.settings import SettingsError, get_settings
 broker = build_broker(get_settings())
 dramatiq.set_broker(broker)
 
-from actors import analytics, conversation, handoff, webhook_events  # noqa: E402
-from schedules import metrics  # noqa: E402
+from actors import analytics, conversation, handoff, metrics_snapshots, webhook_events  # noqa: E402
 
 
 def boot() -> None:
@@ -37,4 +36,4 @@ def boot() -> None:
     bind_broker(broker, settings.redis_url)
 
 
-__all__ = ["analytics", "boot", "broker", "conversation", "handoff", "metrics", "webhook_events"]
+__all__ = ["analytics", "boot", "broker", "conversation", "handoff", "metrics_snapshots", "webhook_events"]

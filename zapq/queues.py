@@ -1,4 +1,4 @@
-"""The three queues and the worker-side priority that goes with each (shared by actors and schedules)."""
+"""The three queues and the worker-side priority that goes with each."""
 
 HIGH_PRIORITY = "high_priority"
 DEFAULT = "default"

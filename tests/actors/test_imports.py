@@ -53,3 +53,10 @@ def test_importing_the_web_app_imports_nothing_only_workers_need(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     loaded = set(result.stdout.split())
     assert sorted(loaded & set(WORKER_ONLY)) == []
+
+
+def test_the_schedules_import_nothing_of_zapq_so_no_package_imports_back_into_actors(tmp_path: Path) -> None:
+    result = run_python("import sys, schedules; print(' '.join(sorted(sys.modules)))", tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    ours = ("actors", "zapq", "web", "middleware")
+    assert [module for module in result.stdout.split() if module.split(".")[0] in ours] == []

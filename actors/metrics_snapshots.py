@@ -6,19 +6,21 @@ from datetime import datetime
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
-from periodiq import cron
-from psycopg.types.json import Jsonb
+from dramatiq.middleware import CurrentMessage
 
-from zapq.db.connection import thread_connection
-from zapq.db.webhook_events import count_webhook_events
+from schedules import METRICS_SNAPSHOT
 from zapq.keyspace import queue_key
 from zapq.queues import LOW_PRIORITY, PRIORITY, QUEUES
 
 
-@dramatiq.actor(queue_name=LOW_PRIORITY, priority=PRIORITY[LOW_PRIORITY], periodic=cron("* * * * *"))
+@dramatiq.actor(queue_name=LOW_PRIORITY, priority=PRIORITY[LOW_PRIORITY], periodic=METRICS_SNAPSHOT)
 def collect_metrics(scheduled_at: str | None = None) -> None:
     """Record queue depths. `scheduled_at` is unique: two schedulers' ticks make one row."""
-    from dramatiq.middleware import CurrentMessage
+    # Worker-only code, imported here: the web imports this package only to send to the actors.
+    from psycopg.types.json import Jsonb
+
+    from zapq.db.connection import thread_connection
+    from zapq.db.webhook_events import count_webhook_events
 
     message = CurrentMessage.get_current_message()
     tick = scheduled_at or (message.options.get("scheduled_at") if message else None)
