@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
 
+from zapq import metrics
 from zapq.conversation.engine import (
     Action,
     ConversationEngine,
@@ -44,9 +43,6 @@ from zapq.conversation.rules import (
 from zapq.conversation.vehicle import Vehicle
 from zapq.conversation.when import local_now
 from zapq.whatsapp.events import InboundMessage, MessageKind
-
-if TYPE_CHECKING:
-    from prometheus_client import Counter
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +151,7 @@ class LLMEngine:
             answer = self._ask(state, batch, vehicles, now)
         except ModelFailure as failure:
             logger.warning("LLM answer unusable, replying with the fallback engine: %s", failure)
-            fallbacks_counter().labels(failure.reason).inc()
+            metrics.llm_fallbacks().labels(failure.reason).inc()
             return self.fallback.reply(state, batch)
         actions: list[Action] = []
         if answer.opt_out:
@@ -248,27 +244,3 @@ def burst_lines(batch: list[InboundMessage]) -> list[str]:
         else:
             lines.append(" ".join(part for part in (placeholder, message.text) if part))
     return lines
-
-
-_counter_lock = threading.Lock()
-_fallbacks: list[Counter] = []
-
-
-def fallbacks_counter() -> Counter:
-    """`zapq_llm_fallbacks_total{reason}`, made on first use.
-
-    Not at import: a worker must import prometheus_client after Dramatiq's Prometheus
-    middleware has pointed it at the multiprocess directory, or the count never reaches /metrics.
-    """
-    with _counter_lock:
-        if not _fallbacks:
-            from prometheus_client import Counter
-
-            _fallbacks.append(
-                Counter(
-                    "zapq_llm_fallbacks_total",
-                    "Replies the LLM could not give, answered by the fallback engine instead.",
-                    ["reason"],
-                )
-            )
-        return _fallbacks[0]
