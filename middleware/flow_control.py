@@ -8,7 +8,7 @@ call re-sent after its reply was lost recognises them instead of being refused.
 With `FlowControlRedisBroker` the scripts also ack, park or requeue the message in the
 same atomic step, and debounced messages are merged into their window when sent.
 Planning lives in `middleware.planning`, leases in `middleware.leases`, debounce
-encoding in `middleware.debounce`; `middleware/README.md`-style docs are in the README.
+encoding in `middleware.debounce`; the manual is `middleware/README.md`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ late doubles. The verdict comes from what the Cloud API stand-in delivered, per 
   when Redis was down between them, are rightly answered once per burst; `split` counts them;
 - answered: customers with a reply; lost: accepted customers with fewer replies than owed by the
   deadline; doubled: customers with more replies than owed (mark-as-read is no reply);
-- doubled_in_doubt: the doubled customers README accepts: one of their sends hung past the
+- doubled_in_doubt: the doubled customers docs/operations.md accepts: one of their sends hung past the
   client's timeout and its status webhook never came (the stand-in dropped it), so after the
   adopt window the retry sent again;
 - recovery_s: from the end of the fault to the last customer's owed reply;
@@ -42,7 +42,7 @@ RECOVERY_DEADLINE_S = 120.0
 SETTLE_S = 5.0
 POLL_S = 1.0
 
-# What README's configuration table requires for a WhatsApp service, plus the time compressions
+# What docs/configuration.md requires for a WhatsApp service, plus the time compressions
 # tests/conftest.py uses (a dead worker's messages come back within seconds). The retry cap is
 # 30 s instead of 300 s so that the first retry after an outage comes within the deadline.
 SERVICE_SETTINGS = {

@@ -2,7 +2,7 @@
 
 While it hangs, a send is taken (Meta may have delivered it: it counts as a reply) and its answer
 held past zapq's 10 s client timeout. The stand-in posts the `sent` status webhook of every other
-hung send and drops the rest. README's limit: a send in doubt with no status within the adopt
+hung send and drops the rest. docs/operations.md's limit: a send in doubt with no status within the adopt
 window (60 s) is sent again, so each dropped status may cost one double, counted apart as
 `doubled_in_doubt`; every other double is a failure.
 """

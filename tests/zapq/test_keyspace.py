@@ -1,6 +1,6 @@
 """`zapq/keyspace.py` is the one page of zapq's Redis keyspace.
 
-docs/keyspace.md shows the same table, as the README's settings table shows `SETTINGS_DOCS`; every
+docs/keyspace.md shows the same table, as docs/configuration.md shows the settings; every
 key the module builds, and every key a working zapq leaves in Redis, belongs to one of its families.
 """
 
