@@ -14,6 +14,7 @@ import pytest
 
 from tests.support import meta_samples as meta
 from tests.support.graph_api import GraphApi, graph_error
+from tests.support.quiet import wait_until_quiet
 from tests.support.whatsapp import post_messages, post_signed, text
 from zapq.conversation.rules import HANDOFF_TEXT
 from zapq.settings import get_settings
@@ -21,7 +22,6 @@ from zapq.whatsapp.signature import verify_signature
 
 ANA = meta.USER_WA_ID
 BRUNO = "5521999990000"
-QUIET_S = 2.5  # longer than the window plus the flush, to show that nothing more comes
 
 
 def reply_text(send: dict) -> str:
@@ -70,7 +70,7 @@ def test_a_burst_gets_one_reply_and_a_message_5s_later_gets_another(
 
 
 def test_the_same_post_delivered_three_times_gets_one_reply(
-    whatsapp, worker, graph_api: GraphApi, db, wait_until
+    whatsapp, broker, worker, graph_api: GraphApi, db, wait_until
 ):
     body = meta.body_with_messages(text("wamid.dup", "oi"))
     post_signed(whatsapp, body)
@@ -78,12 +78,12 @@ def test_the_same_post_delivered_three_times_gets_one_reply(
     wait_until(lambda: len(graph_api.sends()) == 1, timeout=10)
     assert post_signed(whatsapp, body).status_code == 200  # Meta retrying after the reply went out
 
-    time.sleep(QUIET_S)
+    wait_until_quiet(broker)
     assert len(graph_api.sends()) == 1
     assert db.execute("SELECT count(*) FROM inbound_messages").fetchone()[0] == 1
 
 
-def test_two_users_in_one_post_get_one_reply_each(whatsapp, worker, graph_api: GraphApi, wait_until):
+def test_two_users_in_one_post_get_one_reply_each(whatsapp, broker, worker, graph_api: GraphApi, wait_until):
     post_messages(
         whatsapp,
         text("wamid.a", "oi"),
@@ -92,17 +92,17 @@ def test_two_users_in_one_post_get_one_reply_each(whatsapp, worker, graph_api: G
     )
 
     wait_until(lambda: len(graph_api.sends()) == 2, timeout=10)
-    time.sleep(QUIET_S)
+    wait_until_quiet(broker)
     assert sorted(send["to"] for send in graph_api.sends()) == sorted([ANA, BRUNO])
     assert "Bruno" in reply_text(graph_api.replies_to(BRUNO)[0])
 
 
-def test_a_429_then_200_delivers_one_reply(whatsapp, worker, graph_api: GraphApi, db, wait_until):
+def test_a_429_then_200_delivers_one_reply(whatsapp, broker, worker, graph_api: GraphApi, db, wait_until):
     graph_api.fail_sends(graph_error(130429, http_status=429))
     post_messages(whatsapp, text("wamid.r", "oi"))
 
     wait_until(lambda: [row[2] for row in outbound(db)] == ["sent"], timeout=15, what="the retried reply")
-    time.sleep(QUIET_S)
+    wait_until_quiet(broker)
     assert len(graph_api.sends()) == 2  # the refused attempt and the one that went through
     assert len(outbound(db)) == 1
 
@@ -124,27 +124,29 @@ def test_outside_the_24h_window_the_template_is_sent(
 
 
 def test_an_undeliverable_reply_is_recorded_and_not_retried(
-    whatsapp, worker, graph_api: GraphApi, db, wait_until
+    whatsapp, broker, worker, graph_api: GraphApi, db, wait_until
 ):
     graph_api.fail_sends(graph_error(131026))
     post_messages(whatsapp, text("wamid.u", "oi"))
 
     wait_until(lambda: [row[2:] for row in outbound(db)] == [("failed", 131026)], timeout=10)
-    time.sleep(QUIET_S)
+    wait_until_quiet(broker)
     assert len(graph_api.sends()) == 1
 
 
-def test_stale_messages_are_recorded_but_not_answered(whatsapp, worker, graph_api: GraphApi, db, wait_until):
+def test_stale_messages_are_recorded_but_not_answered(
+    whatsapp, broker, worker, graph_api: GraphApi, db, wait_until
+):
     two_days_ago = time.time() - 2 * 86_400
     post_messages(whatsapp, text("wamid.old", "oi", sent_at=two_days_ago))
 
     wait_until(lambda: db.execute("SELECT stale FROM inbound_messages").fetchall() == [(True,)], timeout=10)
-    time.sleep(QUIET_S)
+    wait_until_quiet(broker)
     assert graph_api.sends() == []
 
 
 def test_handoff_silences_the_bot_tells_the_crm_and_release_brings_the_bot_back(
-    whatsapp, worker, graph_api: GraphApi, crm, db, wait_until
+    whatsapp, broker, worker, graph_api: GraphApi, crm, db, wait_until
 ):
     post_messages(whatsapp, text("wamid.h1", "quero falar com um atendente"))
 
@@ -156,7 +158,7 @@ def test_handoff_silences_the_bot_tells_the_crm_and_release_brings_the_bot_back(
 
     post_messages(whatsapp, text("wamid.h2", "alô? tem alguém aí?"))
     wait_until(lambda: db.execute("SELECT count(*) FROM inbound_messages").fetchone()[0] == 2, timeout=10)
-    time.sleep(QUIET_S)
+    wait_until_quiet(broker)
     assert len(graph_api.sends()) == 1  # the bot stays silent while a person has the conversation
 
     release = f"/api/conversations/{ANA}/release"
@@ -201,7 +203,7 @@ def test_a_crm_down_longer_than_the_retry_budget_still_gets_the_notice(
     assert len(crm.received("/handoffs")) == 6
 
 
-def test_status_updates_never_go_backwards(whatsapp, worker, graph_api: GraphApi, db, wait_until):
+def test_status_updates_never_go_backwards(whatsapp, broker, worker, graph_api: GraphApi, db, wait_until):
     post_messages(whatsapp, text("wamid.s", "oi"))
     wait_until(lambda: [row[2] for row in outbound(db)] == ["sent"], timeout=10)
     wamid = db.execute("SELECT wamid FROM outbound_messages").fetchone()[0]
@@ -212,7 +214,7 @@ def test_status_updates_never_go_backwards(whatsapp, worker, graph_api: GraphApi
     post_signed(whatsapp, meta.body_with_statuses(meta.status("delivered", wamid=wamid, timestamp=now)))
     post_signed(whatsapp, meta.body_with_statuses(meta.status("sent", wamid=wamid, timestamp=now)))
 
-    time.sleep(1.0)
+    wait_until_quiet(broker)
     assert outbound(db)[0][2] == "read"
 
 

@@ -12,11 +12,11 @@ import time
 
 from tests.support import meta_samples as meta
 from tests.support.graph_api import GraphApi
+from tests.support.quiet import wait_until_quiet
 from tests.support.whatsapp import post_signed, text
 from zapq.whatsapp.client import MAX_BUTTONS_BODY
 
 ANA = meta.USER_WA_ID
-QUIET_S = 2.5  # longer than the debounce window plus the flush, to show that nothing more comes
 STRANGE_NAME = "\x00Ana\udc80" + "ã" * 1000
 
 
@@ -27,7 +27,7 @@ def signed_body(wamid: str, body: str, profile_name: str) -> bytes:
 
 
 def test_a_nul_and_a_strange_profile_name_in_one_message_still_get_the_burst_one_reply(
-    whatsapp, worker, graph_api: GraphApi, inventory, db, wait_until
+    whatsapp, broker, worker, graph_api: GraphApi, inventory, db, wait_until
 ):
     for wamid, body, profile_name in [
         ("wamid.h1", "oi", "Ana Souza"),
@@ -38,7 +38,7 @@ def test_a_nul_and_a_strange_profile_name_in_one_message_still_get_the_burst_one
         time.sleep(0.3)
 
     wait_until(lambda: len(graph_api.sends()) == 1, timeout=10, what="the reply to the burst")
-    time.sleep(QUIET_S)
+    wait_until_quiet(broker)
     (reply,) = graph_api.replies_to(ANA)
     assert reply["type"] == "interactive"
     body = reply["interactive"]["body"]["text"]

@@ -1,7 +1,7 @@
 """The dealership's cars and test drives in PostgreSQL, and the lookup the engines take.
 
 Engines depend on the `InventoryLookup` protocol, not on PostgreSQL; `PostgresInventory`
-is the implementation every process uses.
+is the implementation every process uses, `memory_inventory.InMemoryInventory` the one for tests.
 """
 
 from __future__ import annotations

@@ -6,15 +6,14 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from prometheus_client import REGISTRY
 
 from tests.support.http_peer import CannedResponse, HttpPeer
 from tests.zapq.conversation.messages import WEDNESDAY_10AM, burst, new_customer, tap
 from zapq.conversation.engine import BookTestDrive, ConversationState, Handoff, OptOut, Turn
-from zapq.conversation.inventory import PostgresInventory
 from zapq.conversation.llm import LLMEngine
+from zapq.conversation.memory_inventory import InMemoryInventory
 from zapq.conversation.rules import RuleBasedEngine
 
 API_KEY = "sk-test-123"
@@ -45,7 +44,7 @@ def fallbacks(reason: str) -> float:
 
 
 @pytest.fixture
-def llm(http_peer: HttpPeer, inventory: PostgresInventory, rules: RuleBasedEngine) -> Iterator[LLMEngine]:
+def llm(http_peer: HttpPeer, inventory: InMemoryInventory, rules: RuleBasedEngine) -> Iterator[LLMEngine]:
     engine = LLMEngine(http_peer.url + "/v1/", API_KEY, MODEL, inventory, fallback=rules, timeout_s=0.5)
     yield engine
     engine.close()
@@ -146,12 +145,12 @@ def test_an_opt_out_flag_from_the_model_is_honoured(llm: LLMEngine, http_peer: H
 
 
 def test_a_test_drive_is_booked_by_the_rules_without_the_model(
-    llm: LLMEngine, http_peer: HttpPeer, db: psycopg.Connection
+    llm: LLMEngine, http_peer: HttpPeer, inventory: InMemoryInventory
 ):
     reply = llm.reply(new_customer(), burst("quero agendar um test drive do corolla amanhã às 10h"))
 
     assert [type(action) for action in reply.actions] == [BookTestDrive]
-    assert db.execute("SELECT count(*) FROM test_drives").fetchone() == (1,)
+    assert len(inventory.test_drives) == 1
     assert http_peer.received() == []
 
 
@@ -197,7 +196,7 @@ def test_an_unusable_answer_falls_back_to_the_rules(
     assert fallbacks(reason) == before + 1
 
 
-def test_an_unreachable_server_falls_back_to_the_rules(inventory: PostgresInventory, rules: RuleBasedEngine):
+def test_an_unreachable_server_falls_back_to_the_rules(inventory: InMemoryInventory, rules: RuleBasedEngine):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]

@@ -2,23 +2,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-import psycopg
-
 from tests.support.graph_api import accepted
 from tests.support.http_peer import HttpPeer
 from tests.zapq.conversation.messages import WA_ID, WEDNESDAY_10AM, burst, media, new_customer, stored, tap
 from zapq.conversation.engine import BookTestDrive, ConversationState, Handoff, OptOut
+from zapq.conversation.memory_inventory import InMemoryInventory
 from zapq.conversation.reading import MenuChoice
 from zapq.conversation.rules import MENU_BUTTONS, RuleBasedEngine
 from zapq.conversation.when import SAO_PAULO
 from zapq.whatsapp.client import MAX_BUTTONS_BODY, WhatsAppClient
 from zapq.whatsapp.events import InboundMessage
-
-
-def stock_id(db: psycopg.Connection, stock_code: str) -> int:
-    row = db.execute("SELECT id FROM vehicles WHERE stock_code = %s", (stock_code,)).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def conversation(
@@ -111,7 +104,9 @@ def test_a_price_question_without_any_car_asks_which(rules: RuleBasedEngine):
     assert reply.text.startswith("De qual carro você quer saber o preço?")
 
 
-def test_a_test_drive_booked_over_several_turns_is_stored(rules: RuleBasedEngine, db: psycopg.Connection):
+def test_a_test_drive_booked_over_several_turns_is_stored(
+    rules: RuleBasedEngine, inventory: InMemoryInventory
+):
     minute = dt.timedelta(minutes=1)
     replies = conversation(
         rules,
@@ -127,25 +122,27 @@ def test_a_test_drive_booked_over_several_turns_is_stored(rules: RuleBasedEngine
     assert "Qual dia" in replies[1][0]
     assert replies[2][0] == "E qual horário para sábado, 22/11? Nesse dia atendemos das 9h às 13h."
     text, state, actions = replies[3]
-    corolla = stock_id(db, "ZQ-0001")
+    corolla = inventory.vehicle_id("ZQ-0001")
     saturday_10am = dt.datetime(2025, 11, 22, 10, 0, tzinfo=SAO_PAULO)
     assert actions == [BookTestDrive(vehicle_id=corolla, starts_at=saturday_10am)]
     assert "agendado para sábado, 22/11, às 10:00" in text
     assert state.pending_test_drive is None
-    rows = db.execute("SELECT wa_id, vehicle_id, starts_at FROM test_drives").fetchall()
+    rows = [(booked.wa_id, booked.vehicle_id, booked.starts_at) for booked in inventory.test_drives]
     assert rows == [(WA_ID, corolla, saturday_10am)]
 
 
-def test_a_test_drive_asked_in_one_message_is_booked_at_once(rules: RuleBasedEngine, db: psycopg.Connection):
+def test_a_test_drive_asked_in_one_message_is_booked_at_once(
+    rules: RuleBasedEngine, inventory: InMemoryInventory
+):
     reply = rules.reply(new_customer(), burst("quero fazer um test drive do HB20 amanhã às 14:30"))
 
     thursday = dt.datetime(2025, 11, 20, 14, 30, tzinfo=SAO_PAULO)
-    assert reply.actions == [BookTestDrive(vehicle_id=stock_id(db, "ZQ-0015"), starts_at=thursday)]
-    assert db.execute("SELECT starts_at FROM test_drives").fetchall() == [(thursday,)]
+    assert reply.actions == [BookTestDrive(vehicle_id=inventory.vehicle_id("ZQ-0015"), starts_at=thursday)]
+    assert [booked.starts_at for booked in inventory.test_drives] == [thursday]
 
 
 def test_a_test_drive_on_a_closed_day_is_refused_and_the_day_asked_again(
-    rules: RuleBasedEngine, db: psycopg.Connection
+    rules: RuleBasedEngine, inventory: InMemoryInventory
 ):
     reply = rules.reply(new_customer(), burst("dá pra testar o onix domingo às 10h?"))
 
@@ -153,11 +150,11 @@ def test_a_test_drive_on_a_closed_day_is_refused_and_the_day_asked_again(
     assert reply.text.startswith("Nesse dia a loja não abre.")
     assert reply.state.pending_test_drive is not None
     assert reply.state.pending_test_drive.awaiting == "day"
-    assert db.execute("SELECT count(*) FROM test_drives").fetchone() == (0,)
+    assert inventory.test_drives == []
 
 
 def test_a_test_drive_without_a_chosen_car_is_booked_without_one(
-    rules: RuleBasedEngine, db: psycopg.Connection
+    rules: RuleBasedEngine, inventory: InMemoryInventory
 ):
     replies = conversation(
         rules,
@@ -170,11 +167,13 @@ def test_a_test_drive_without_a_chosen_car_is_booked_without_one(
     assert replies[0][0].startswith("Qual carro você quer testar?")
     tuesday_3pm = dt.datetime(2025, 11, 25, 15, 0, tzinfo=SAO_PAULO)
     assert replies[1][2] == [BookTestDrive(vehicle_id=None, starts_at=tuesday_3pm)]
-    assert db.execute("SELECT vehicle_id, starts_at FROM test_drives").fetchall() == [(None, tuesday_3pm)]
+    assert [(booked.vehicle_id, booked.starts_at) for booked in inventory.test_drives] == [
+        (None, tuesday_3pm)
+    ]
 
 
 def test_the_same_booking_delivered_twice_stores_one_test_drive(
-    rules: RuleBasedEngine, db: psycopg.Connection
+    rules: RuleBasedEngine, inventory: InMemoryInventory
 ):
     state = stored(rules.reply(new_customer(), burst("quero testar o polo sexta")).state)
 
@@ -182,10 +181,12 @@ def test_the_same_booking_delivered_twice_stores_one_test_drive(
         reply = rules.reply(state, burst("10:30", at=WEDNESDAY_10AM + dt.timedelta(minutes=1)))
         assert len(reply.actions) == 1
 
-    assert db.execute("SELECT count(*) FROM test_drives").fetchone() == (1,)
+    assert len(inventory.test_drives) == 1
 
 
-def test_a_booking_can_be_cancelled_before_it_is_complete(rules: RuleBasedEngine, db: psycopg.Connection):
+def test_a_booking_can_be_cancelled_before_it_is_complete(
+    rules: RuleBasedEngine, inventory: InMemoryInventory
+):
     replies = conversation(
         rules,
         [
@@ -196,7 +197,7 @@ def test_a_booking_can_be_cancelled_before_it_is_complete(rules: RuleBasedEngine
 
     assert replies[1][0].startswith("Tudo bem, cancelei")
     assert replies[1][1].pending_test_drive is None
-    assert db.execute("SELECT count(*) FROM test_drives").fetchone() == (0,)
+    assert inventory.test_drives == []
 
 
 def test_an_exact_stop_word_opts_out(rules: RuleBasedEngine):
