@@ -54,7 +54,7 @@ class DependencyStates:
                 return
             self._down_since[dependency] = time.monotonic()
         logger.error(
-            "%s is unreachable (%s: %s): messages that need it are retried until it is back",
+            "%s is unavailable (%s: %s): messages that need it are retried until it is back",
             dependency, type(error).__name__, _one_line(error),
         )  # fmt: skip
 
@@ -64,7 +64,7 @@ class DependencyStates:
             waits = self._waits.pop(dependency, 0)
         if since is not None:
             logger.warning(
-                "%s is reachable again after %.1f s; %d attempt(s) waited for it",
+                "%s is available again after %.1f s; %d attempt(s) waited for it",
                 dependency, time.monotonic() - since, waits,
             )  # fmt: skip
 

@@ -2,7 +2,9 @@
 
 A message that failed because PostgreSQL or Redis could not be reached is not at fault: it
 waits for the dependency (see `middleware.outage_retries`) instead of spending the retry
-budget meant for bad messages and ending in the dead-letter queue. Everything else, including
+budget meant for bad messages and ending in the dead-letter queue. So is configuration that
+a worker cannot run with (a missing access token, an unknown engine): the message waits for
+the operator to fix it and restart the worker, then is answered. Everything else, including
 PostgreSQL's data errors (a NUL byte, a value out of range, an index row too big), is the
 message's own problem.
 """
@@ -12,13 +14,16 @@ from __future__ import annotations
 import psycopg
 import redis
 
+from zapq.settings import SettingsError
+
 POSTGRESQL = "postgresql"
 REDIS = "redis"
 NETWORK = "network"
 CRM = "crm"
+CONFIGURATION = "configuration"
 
 #: The names `dependency_down` returns: a fixed set, so they may label metrics.
-DEPENDENCIES = (POSTGRESQL, REDIS, NETWORK, CRM)
+DEPENDENCIES = (POSTGRESQL, REDIS, NETWORK, CRM, CONFIGURATION)
 
 
 class DependencyUnavailable(Exception):
@@ -48,6 +53,8 @@ def dependency_down(error: BaseException) -> str | None:
 
 
 def _direct(error: BaseException) -> str | None:
+    if isinstance(error, SettingsError):  # fixed by an operator and a restart, not by retrying the message
+        return CONFIGURATION
     if isinstance(error, DependencyUnavailable):
         return error.dependency if error.dependency in DEPENDENCIES else NETWORK
     if isinstance(error, psycopg.OperationalError):

@@ -19,8 +19,12 @@ import msgspec.inspect
 from msgspec import Meta
 
 
-class SettingsError(Exception):
-    """A missing or malformed environment variable; its message is one line naming it."""
+class SettingsError(ValueError):
+    """A missing or malformed environment variable; its message is one line naming it.
+
+    Raised in a worker, it is not the message's fault: the message waits until the
+    configuration is fixed and the worker restarted (`zapq.outages`), never dead-lettered.
+    """
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):

@@ -49,8 +49,8 @@ def test_a_message_whose_database_is_down_waits_past_every_retry_and_runs_once_i
     assert redis_client.lrange("outage:done", 0, -1) == [b"burst-1"]
     assert dead_letters(redis_client) == 0
     lines = [record.getMessage() for record in caplog.records]
-    assert sum("postgresql is unreachable" in line for line in lines) == 1
-    assert sum("postgresql is reachable again" in line for line in lines) == 1
+    assert sum("postgresql is unavailable" in line for line in lines) == 1
+    assert sum("postgresql is available again" in line for line in lines) == 1
     tracebacks = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
     assert not tracebacks, "no traceback per attempt"
 

@@ -77,3 +77,12 @@ def test_an_outage_wrapped_in_another_error_is_still_an_outage() -> None:
 def test_ordinary_errors_are_not_outages() -> None:
     assert dependency_down(ValueError("bad input")) is None
     assert dependency_down(KeyError("wa_id")) is None
+
+
+def test_configuration_a_worker_cannot_run_with_is_waited_for_not_blamed_on_the_message() -> None:
+    from zapq.outages import CONFIGURATION
+    from zapq.settings import SettingsError
+
+    assert dependency_down(SettingsError("missing required environment variable WHATSAPP_ACCESS_TOKEN")) == (
+        CONFIGURATION
+    )

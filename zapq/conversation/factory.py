@@ -8,6 +8,7 @@ from zapq.conversation.engine import ConversationEngine
 from zapq.conversation.inventory import InventoryLookup
 from zapq.conversation.llm import DEFAULT_TIMEOUT_S, LLMEngine
 from zapq.conversation.rules import RuleBasedEngine
+from zapq.settings import SettingsError
 
 ENGINE_NAMES = ("rules", "llm")
 DEFAULT_ENGINE = "rules"
@@ -27,16 +28,19 @@ def build_engine(
 ) -> ConversationEngine:
     """The engine called `name`. The LLM engine falls back to the rule-based one.
 
-    Raises ValueError for an unknown name, and for `llm` without an API key.
+    Raises SettingsError (a ValueError) for an unknown name, and for `llm` without an API key.
     """
     engine_name = name.strip().lower() or DEFAULT_ENGINE
     if engine_name not in ENGINE_NAMES:
-        raise ValueError(f"unknown conversation engine {name!r}: expected one of {', '.join(ENGINE_NAMES)}")
+        raise SettingsError(
+            f"unknown conversation engine CONVERSATION_ENGINE={name!r}:"
+            f" expected one of {', '.join(ENGINE_NAMES)}"
+        )
     rules = RuleBasedEngine(inventory)
     if engine_name == "rules":
         return rules
     if not openai_api_key:
-        raise ValueError("the llm conversation engine needs an API key (OPENAI_API_KEY)")
+        raise SettingsError("the llm conversation engine needs an API key: missing OPENAI_API_KEY")
     return LLMEngine(
         openai_base_url,
         openai_api_key,
