@@ -13,9 +13,9 @@ import sys
 import dramatiq
 
 from actors.broker import bind_broker, build_broker
-from zapq.settings import SettingsError, get_settings
+from zapq.settings import SettingsError, declaring_settings
 
-broker = build_broker(get_settings())
+broker = build_broker(declaring_settings())
 dramatiq.set_broker(broker)
 
 from actors import analytics, conversation, handoff, metrics_snapshots, webhook_events  # noqa: E402

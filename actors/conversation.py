@@ -17,7 +17,7 @@ from middleware.outage_retries import WAITED_FOR_OPTION
 from zapq.db.connection import thread_connection
 from zapq.db.poison import PoisonBin
 from zapq.queues import DEFAULT, PRIORITY
-from zapq.settings import get_settings
+from zapq.settings import declaring_settings, get_settings
 from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError
 from zapq.whatsapp.events import InboundMessage, StatusUpdate, Wire, from_wire
 
@@ -31,7 +31,7 @@ WAMID_MEMORY_MS = 8 * 24 * 3600 * 1000
 REPLY_RETRIES = 20
 TOKEN_RETRY_DELAY_MS = 5 * 60 * 1000
 
-_settings = get_settings()
+_settings = declaring_settings()
 
 
 def conversation_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:

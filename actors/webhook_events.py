@@ -14,9 +14,9 @@ from zapq.db.connection import thread_connection
 from zapq.db.poison import PoisonBin
 from zapq.db.webhook_events import store_webhook_event as insert_event
 from zapq.queues import DEFAULT, PRIORITY
-from zapq.settings import get_settings
+from zapq.settings import declaring_settings
 
-_settings = get_settings()
+_settings = declaring_settings()
 
 
 @dramatiq.actor(

@@ -30,7 +30,12 @@ def child_commands(python: str) -> dict[str, list[str]]:
 
 
 def main() -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    try:
+        level = get_settings().log_level.upper()
+    except SettingsError as error:  # one line naming the variable, before anything starts
+        print(f"zapq: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
     # An idle consumer polls Redis every 100 ms instead of backing off to 1 s, so a flushed
     # debounce batch starts promptly.
     os.environ.setdefault("dramatiq_worker_timeout", "100")

@@ -72,19 +72,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     log_repeat_window_s: Annotated[float, Meta(description="That window, in seconds.")] = 60.0
 
     web_host: Annotated[str, Meta(description="Address uvicorn binds.")] = "127.0.0.1"
-    web_port: Annotated[int, Meta(description="Port uvicorn binds.")] = 8000
+    web_port: Annotated[int, Meta(ge=0, le=65535, description="Port uvicorn binds.")] = 8000
     metrics_host: Annotated[
         str, Meta(description="Address of the worker's Prometheus exposition server.")
     ] = "127.0.0.1"
-    metrics_port: Annotated[int, Meta(description="Port of the worker's Prometheus exposition server.")] = (
-        9191
-    )
+    metrics_port: Annotated[
+        int, Meta(ge=0, le=65535, description="Port of the worker's Prometheus exposition server.")
+    ] = 9191
 
     worker_processes: Annotated[
-        int, Meta(description="`make worker`/`make run`: dramatiq worker processes.")
+        int, Meta(ge=1, description="`make worker`/`make run`: dramatiq worker processes.")
     ] = 2
     worker_threads: Annotated[
-        int, Meta(description="`make worker`/`make run`: threads per worker process.")
+        int, Meta(ge=1, description="`make worker`/`make run`: threads per worker process.")
     ] = 8
 
     retry_max: Annotated[
@@ -248,9 +248,32 @@ def parse_settings(environ: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping; raise SettingsError naming a malformed variable."""
     known = {name: value for name, value in environ.items() if name in SETTINGS_DOCS}
     try:
-        return msgspec.convert(known, Settings, strict=False)
+        settings = msgspec.convert(known, Settings, strict=False)
     except msgspec.ValidationError as error:
         raise SettingsError(_name_the_variable(str(error), known)) from None
+    _check_choices(settings)
+    return settings
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+CONVERSATION_ENGINES = ("rules", "llm")
+
+
+def _check_choices(settings: Settings) -> None:
+    """Values that would break every message or every line, refused at start rather than at use."""
+    if settings.log_level.upper() not in LOG_LEVELS:
+        raise SettingsError(
+            f"invalid environment variable LOG_LEVEL={settings.log_level!r}:"
+            f" expected one of {', '.join(LOG_LEVELS)}"
+        )
+    engine = settings.conversation_engine.strip().lower() or "rules"
+    if engine not in CONVERSATION_ENGINES:
+        raise SettingsError(
+            f"invalid environment variable CONVERSATION_ENGINE={settings.conversation_engine!r}:"
+            f" expected one of {', '.join(CONVERSATION_ENGINES)}"
+        )
+    if engine == "llm" and not settings.openai_api_key:
+        raise SettingsError("missing required environment variable OPENAI_API_KEY (CONVERSATION_ENGINE=llm)")
 
 
 def _name_the_variable(message: str, known: Mapping[str, str]) -> str:
@@ -260,6 +283,18 @@ def _name_the_variable(message: str, known: Mapping[str, str]) -> str:
     if name:
         return f"invalid environment variable {name}={known.get(name, '')!r}: {reason}"
     return f"invalid settings: {message}"
+
+
+def declaring_settings() -> Settings:
+    """Settings for declaring actors at import: the environment's, or the defaults when it is malformed.
+
+    Importing must not fail on configuration; the process's entry point (`boot`) reports it, in one
+    line, before anything runs with these.
+    """
+    try:
+        return get_settings()
+    except SettingsError:
+        return Settings()
 
 
 @lru_cache(maxsize=1)

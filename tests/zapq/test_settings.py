@@ -43,3 +43,28 @@ def test_every_setting_carries_a_description_on_its_field():
 
     assert not undescribed, f"give these fields a Meta(description=...): {undescribed}"
     assert set(SETTINGS_DOCS) == {field.upper() for field in Settings.__struct_fields__}
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL='LOUD'"),
+        ({"CONVERSATION_ENGINE": "gpt"}, "CONVERSATION_ENGINE='gpt'"),
+        ({"CONVERSATION_ENGINE": "llm"}, "OPENAI_API_KEY"),
+        ({"WORKER_PROCESSES": "0"}, "WORKER_PROCESSES"),
+        ({"WORKER_THREADS": "-1"}, "WORKER_THREADS"),
+        ({"WEB_PORT": "70000"}, "WEB_PORT"),
+    ],
+)
+def test_configuration_that_would_break_every_message_is_refused_at_start_in_one_line_naming_it(
+    environ: dict[str, str], named: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        parse_settings(environ)
+    message = str(refused.value)
+    assert named in message and "\n" not in message
+
+
+def test_a_lower_case_log_level_and_the_llm_engine_with_its_key_are_fine() -> None:
+    settings = parse_settings({"LOG_LEVEL": "debug", "CONVERSATION_ENGINE": "llm", "OPENAI_API_KEY": "sk-1"})
+    assert (settings.log_level, settings.conversation_engine) == ("debug", "llm")
