@@ -17,6 +17,10 @@ from zapq.runtime import boot, booted_services
 from zapq.settings import Settings, SettingsError, get_settings
 from zapq.supervisor import Supervisor
 
+#: How long Dramatiq's worker processes may take to finish the messages in hand when stopped
+#: (under the supervisor's grace period): a reply mid-send is finished, not abandoned.
+WORKER_SHUTDOWN_TIMEOUT_MS = 25_000
+
 
 def child_commands(python: str) -> dict[str, list[str]]:
     settings = get_settings()
@@ -24,7 +28,8 @@ def child_commands(python: str) -> dict[str, list[str]]:
         "web": [python, "-m", "uvicorn", "--factory", "web.app:create_app",
                 "--host", settings.web_host, "--port", str(settings.web_port), "--no-access-log"],
         "worker": [python, "-m", "dramatiq", "actors:boot",
-                   "--processes", str(settings.worker_processes), "--threads", str(settings.worker_threads)],
+                   "--processes", str(settings.worker_processes), "--threads", str(settings.worker_threads),
+                   "--worker-shutdown-timeout", str(WORKER_SHUTDOWN_TIMEOUT_MS)],
         "scheduler": [str(Path(python).parent / "periodiq"), "actors:boot"],
     }  # fmt: skip
 

@@ -30,7 +30,7 @@ DEFAULT_MAX_DELAY_S = 30.0
 DEFAULT_STABLE_AFTER_S = 30.0
 DEFAULT_CRASH_LIMIT = 5
 DEFAULT_CRASH_WINDOW_S = 60.0
-DEFAULT_GRACE_PERIOD_S = 8.0
+DEFAULT_GRACE_PERIOD_S = 30.0  # above WORKER_SHUTDOWN_TIMEOUT_MS: in-flight replies finish first
 DEFAULT_POLL_INTERVAL_S = 0.2
 
 
@@ -139,10 +139,16 @@ class Supervisor:
             self.stop_children()
 
     def stop_children(self) -> None:
-        """SIGTERM to every child's group, SIGKILL to what is left after the grace period."""
+        """One SIGTERM to every child, SIGKILL to what is left of its group after the grace period.
+
+        One signal, to the child alone, as systemd sends it: dramatiq's main process forwards it to
+        its worker processes, which finish the messages in hand; a second SIGTERM sent to the whole
+        group would make dramatiq kill them at once, abandoning replies mid-send.
+        """
         running = [(child, child.process) for child in self.children if child.process is not None]
         for _, process in running:
-            _signal_group(process, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + self.grace_period_s
         while time.monotonic() < deadline and not all(_has_exited(process) for _, process in running):
             time.sleep(0.05)

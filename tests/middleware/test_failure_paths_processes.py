@@ -410,7 +410,9 @@ class OwnRedis:
 
 
 @pytest.fixture
-def own_redis(restartable_redis, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., OwnRedis]]:
+def own_redis(
+    settings, restartable_redis, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., OwnRedis]]:  # type: ignore[no-untyped-def]
     """Workers' environment and a sending broker for the test's own Redis (the session's PostgreSQL stays)."""
     from actors.broker import build_broker
     from zapq.settings import get_settings

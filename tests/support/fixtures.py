@@ -55,14 +55,16 @@ def db(settings) -> Iterator[psycopg.Connection]:  # type: ignore[no-untyped-def
 def clean_state(request: pytest.FixtureRequest) -> None:
     """Empty Redis and every table but the migration ledger: cheap, and no test sees another's rows.
 
-    Only for tests that use the servers (a `unit` test boots none). Also forgets cached settings,
+    For every test but a `unit` one, which boots nothing. Also forgets cached settings,
     which an earlier test may have read with its own environment.
     """
     from zapq.settings import get_settings
 
     get_settings.cache_clear()
-    if "settings" not in request.fixturenames:
+    if request.node.get_closest_marker("unit") is not None:
         return
+    # Every other test may reach the session's servers, if only through the environment its
+    # processes inherit (REDIS_URL, DATABASE_URL), so they are booted for it.
     settings = request.getfixturevalue("settings")
     client = redis.Redis.from_url(settings.redis_url)
     client.flushall()

@@ -34,7 +34,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_run_serves_a_webhook_end_to_end_and_ctrl_c_leaves_no_process(tmp_path: Path):
+def test_run_serves_a_webhook_end_to_end_and_ctrl_c_leaves_no_process(settings, tmp_path: Path):
     data_dir = tmp_path / "zapq-run"
     web_port, metrics_port = free_port(), free_port()
     env = {
@@ -79,7 +79,9 @@ def test_run_serves_a_webhook_end_to_end_and_ctrl_c_leaves_no_process(tmp_path: 
     wait_until(lambda: not alive(spawned), timeout=5, what=f"no survivors among {spawned}")
 
 
-def test_run_restarts_a_worker_whose_processes_were_killed_and_ctrl_c_still_stops_everything(tmp_path: Path):
+def test_run_restarts_a_worker_whose_processes_were_killed_and_ctrl_c_still_stops_everything(
+    settings, tmp_path: Path
+):
     web_port, metrics_port = free_port(), free_port()
     # REDIS_URL and DATABASE_URL stay those of the test session: this run starts no servers of its own.
     env = os.environ | {
