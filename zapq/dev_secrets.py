@@ -20,6 +20,18 @@ logger = logging.getLogger(__name__)
 GENERIC_WEBHOOK_SECRET_FILE = "dev-generic-webhook-secret"
 
 
+def ensure_webhook_secret() -> Path | None:
+    """WHATSAPP_WEBHOOK_SECRET from a file under the data dir, when it is unset and signatures are on.
+
+    The web app refuses to start without a secret (or WHATSAPP_SKIP_SIGNATURE=1), and `make run`
+    or `make web` must work on a fresh machine. Returns the file when it made this choice.
+    """
+    settings = get_settings()
+    if settings.whatsapp_webhook_secret or settings.whatsapp_skip_signature:
+        return None
+    return ensure_dev_secret("WHATSAPP_WEBHOOK_SECRET", settings.data_dir / "dev-webhook-secret")
+
+
 def ensure_generic_webhook_secret() -> Path | None:
     """GENERIC_WEBHOOK_SECRET from a file under the data dir, when no way to authenticate is set.
 

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from zapq.dev_secrets import ensure_dev_secret, ensure_generic_webhook_secret
+from zapq.dev_secrets import ensure_generic_webhook_secret, ensure_webhook_secret
 from zapq.embedded import ServiceUrls
 from zapq.runtime import boot, booted_services
 from zapq.settings import Settings, SettingsError, get_settings
@@ -80,18 +80,6 @@ def print_banner(settings: Settings, urls: ServiceUrls, dev_secret: Path | None)
     )
     if dev_secret:
         print(f"WHATSAPP_WEBHOOK_SECRET was unset: webhooks must be signed with the one in {dev_secret}")
-
-
-def ensure_webhook_secret() -> Path | None:
-    """A local run without the app secret gets a random one under the data dir, not unsigned webhooks.
-
-    The web app refuses to start without a secret (or WHATSAPP_SKIP_SIGNATURE=1), and `make run`
-    must work on a fresh machine. Returns the file when it made this choice, None otherwise.
-    """
-    settings = get_settings()
-    if settings.whatsapp_webhook_secret or settings.whatsapp_skip_signature:
-        return None
-    return ensure_dev_secret("WHATSAPP_WEBHOOK_SECRET", settings.data_dir / "dev-webhook-secret")
 
 
 if __name__ == "__main__":

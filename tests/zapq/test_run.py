@@ -140,7 +140,7 @@ def _get(url: str) -> str | None:
 
 
 def test_a_local_run_without_the_app_secret_gets_a_random_one_under_the_data_dir(tmp_path, monkeypatch):
-    from zapq.run import ensure_webhook_secret
+    from zapq.dev_secrets import ensure_webhook_secret
     from zapq.settings import get_settings
 
     monkeypatch.setenv("ZAPQ_DATA_DIR", str(tmp_path))
