@@ -21,7 +21,7 @@ from periodiq import PeriodiqMiddleware
 
 from middleware.flow_control import FlowControl
 from middleware.outage_retries import OutageRetries
-from middleware.redis_broker import FlowControlRedisBroker
+from middleware.redis_broker import FlowControlRedisBroker, same_server
 from zapq.keyspace import zapq_namespace
 from zapq.outages import dependency_down
 from zapq.queues import QUEUES
@@ -84,12 +84,8 @@ def redis_client(url: str) -> redis.Redis:
 def bind_broker(broker: FlowControlRedisBroker, redis_url: str) -> None:
     """Point the broker's Redis clients (Dramatiq's and FlowControl's) at `redis_url`."""
     clients = [broker.client] + [m.client for m in broker.middleware if isinstance(m, FlowControl)]
+    target = redis.Redis.from_url(redis_url)
     for client in clients:
-        if _url_of(client) != _url_of(redis.Redis.from_url(redis_url)):
-            old, client.connection_pool = client.connection_pool, redis.ConnectionPool.from_url(redis_url)
+        if not same_server(client, target):
+            old, client.connection_pool = client.connection_pool, target.connection_pool
             old.disconnect()
-
-
-def _url_of(client: redis.Redis) -> tuple[object, ...]:
-    kwargs = client.connection_pool.connection_kwargs
-    return (kwargs.get("host"), kwargs.get("port"), kwargs.get("path"), kwargs.get("db", 0))
