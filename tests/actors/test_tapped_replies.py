@@ -41,7 +41,7 @@ def tapped(wamid: str, answers: str, interactive: dict[str, Any]) -> dict[str, A
 @pytest.mark.parametrize(
     ("choice", "answer_starts"),
     [
-        (MenuChoice.SEE_CARS, "Alguns carros disponíveis agora:\n• Renault Kwid"),
+        (MenuChoice.SEE_CARS, "Alguns carros disponíveis agora:\n• Volkswagen Gol"),
         (MenuChoice.BOOK_TEST_DRIVE, "Qual carro você quer testar?"),
         (MenuChoice.TALK_TO_PERSON, HANDOFF_TEXT),
     ],

@@ -126,6 +126,11 @@ class VehicleQuery(msgspec.Struct, frozen=True):
     year: int | None = None
     max_price: Decimal | None = None
     body_type: str | None = None
+    transmission: str | None = None
+    fuel: str | None = None
+    max_km: int | None = None
+    colour: str | None = None
+    min_seats: int | None = None
 
     def describe(self) -> str:
         """'Toyota Corolla 2020', 'SUV até R$ 120.000,00', 'carros da Fiat'."""

@@ -21,3 +21,8 @@ class Vehicle(msgspec.Struct, frozen=True):
     colour: str
     body_type: str
     status: str
+    transmission: str = "manual"
+    fuel: str = "flex"
+    km: int = 0
+    seats: int = 5
+    description: str = ""

@@ -13,14 +13,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zapq.conversation.inventory import (
+    SEARCH_ORDERS,
     InventoryLookup,
     PostgresInventory,
     book_test_drive,
     get_vehicle,
     search_vehicles,
 )
-from zapq.conversation.memory_inventory import BODY_TYPES, STATUSES, InMemoryInventory
+from zapq.conversation.memory_inventory import (
+    BODY_TYPES,
+    FUELS,
+    STATUSES,
+    TRANSMISSIONS,
+    InMemoryInventory,
+)
 from zapq.conversation.seed import SEED_CARS, StockedCar, seed_inventory
+from zapq.conversation.test_drives import TestDrive
 from zapq.conversation.when import SAO_PAULO
 
 
@@ -45,7 +53,7 @@ def test_search_finds_an_accented_make_typed_without_accents(
 
 
 def test_search_returns_only_available_cars(postgres_inventory: PostgresInventory, db: psycopg.Connection):
-    corollas = search_vehicles(db, model="corolla")
+    corollas = search_vehicles(db, model="corolla", body_type="sedan")
 
     assert [(vehicle.year, vehicle.status) for vehicle in corollas] == [(2024, "available")]
 
@@ -53,15 +61,49 @@ def test_search_returns_only_available_cars(postgres_inventory: PostgresInventor
 def test_search_filters_by_year_budget_and_body_type_cheapest_first(
     postgres_inventory: PostgresInventory, db: psycopg.Connection
 ):
-    suvs = search_vehicles(db, body_type="suv", max_price=Decimal(140_000))
+    suvs = search_vehicles(db, body_type="suv", max_price=Decimal(115_000), limit=10)
 
     assert [(vehicle.model, vehicle.price) for vehicle in suvs] == [
+        ("Spin", Decimal("99990.00")),
         ("Pulse", Decimal("104990.00")),
+        ("Kicks", Decimal("104990.00")),
+        ("Renegade", Decimal("109990.00")),
         ("Nivus", Decimal("112990.00")),
-        ("T-Cross", Decimal("134990.00")),
-        ("Creta", Decimal("139900.00")),
     ]
-    assert [vehicle.model for vehicle in search_vehicles(db, year=2024, limit=2)] == ["T-Cross", "Creta"]
+    assert [vehicle.model for vehicle in search_vehicles(db, year=2024, limit=2)] == ["208", "T-Cross"]
+
+
+def test_search_filters_by_transmission_fuel_km_colour_and_seats(
+    postgres_inventory: PostgresInventory, db: psycopg.Connection
+):
+    def models(**filters: Any) -> list[str]:
+        return [vehicle.model for vehicle in search_vehicles(db, limit=50, **filters)]
+
+    assert models(transmission="automatic", max_price=Decimal(80_000)) == []
+    assert models(transmission="manual", max_price=Decimal(60_000)) == ["Gol", "Mobi", "Kwid"]
+    assert models(fuel="electric") == ["Dolphin"]
+    assert models(fuel="hybrid") == ["Corolla Cross"]
+    assert models(fuel="diesel", body_type="suv") == ["SW4"]
+    assert models(max_km=7_000) == ["208", "Dolphin"]
+    assert models(colour="LARANJA") == ["Duster"]
+    assert models(min_seats=7) == ["Spin", "Commander", "SW4"]
+
+
+def test_search_orders_by_price_year_or_km_on_request(
+    postgres_inventory: PostgresInventory, db: psycopg.Connection
+):
+    def first(order: Any) -> str:
+        [vehicle] = search_vehicles(db, order=order, limit=1)
+        return vehicle.model
+
+    assert (first("cheapest"), first("dearest"), first("newest"), first("least_km")) == (
+        "Gol",
+        "SW4",
+        "208",
+        "208",
+    )
+    with pytest.raises(ValueError, match="order must be one of"):
+        search_vehicles(db, order="random")  # type: ignore[arg-type]
 
 
 def test_get_returns_a_car_whatever_its_status(postgres_inventory: PostgresInventory, db: psycopg.Connection):
@@ -78,7 +120,7 @@ def test_get_returns_a_car_whatever_its_status(postgres_inventory: PostgresInven
 def test_booking_the_same_customer_and_time_twice_keeps_one_test_drive(
     postgres_inventory: PostgresInventory, db: psycopg.Connection
 ):
-    [hb20] = search_vehicles(db, model="hb20")
+    [hb20] = search_vehicles(db, model="hb20", body_type="hatch")
     starts_at = dt.datetime(2025, 11, 22, 10, 0, tzinfo=SAO_PAULO)
 
     first = book_test_drive(db, "5511987654321", hb20.id, starts_at)
@@ -122,14 +164,15 @@ def booking(inventory: InventoryLookup, wa_id: str, vehicle_id: int | None, star
         return "refused"
 
 
-def stored_test_drives(db: psycopg.Connection) -> list[tuple[int, str, int | None, dt.datetime]]:
-    return db.execute("SELECT id, wa_id, vehicle_id, starts_at FROM test_drives ORDER BY id").fetchall()
+def stored_test_drives(db: psycopg.Connection) -> list[TestDrive]:
+    rows = db.execute(
+        "SELECT id, wa_id, vehicle_id, starts_at, status, booked_starts_at FROM test_drives ORDER BY id"
+    ).fetchall()
+    return [TestDrive(*row) for row in rows]
 
 
-def kept_test_drives(inventory: InMemoryInventory) -> list[tuple[int, str, int | None, dt.datetime]]:
-    return [
-        (booked.id, booked.wa_id, booked.vehicle_id, booked.starts_at) for booked in inventory.test_drives
-    ]
+def kept_test_drives(inventory: InMemoryInventory) -> list[TestDrive]:
+    return sorted(inventory.test_drives, key=lambda booked: booked.id)
 
 
 def test_the_demo_stock_answers_alike_in_memory_and_in_postgresql(
@@ -207,6 +250,10 @@ stocks = st.lists(
         colour=st.just("prata"),
         body_type=st.sampled_from(sorted(BODY_TYPES)),
         status=st.sampled_from(sorted(STATUSES)),
+        transmission=st.sampled_from(sorted(TRANSMISSIONS)),
+        fuel=st.sampled_from(sorted(FUELS)),
+        km=st.sampled_from([0, 30_000, 80_000]) | st.integers(0, 2**31 - 1),
+        seats=st.integers(1, 9),
     ),
     max_size=10,
 )
@@ -224,9 +271,25 @@ instants = st.sampled_from(
         dt.datetime(2025, 11, 22, 11, 0, tzinfo=SAO_PAULO),
     ]
 )
-bookings = st.tuples(
-    st.sampled_from(["5511987654321", "5521999990000"]), st.none() | st.integers(0, 12), instants
+customers = st.sampled_from(["5511987654321", "5521999990000"])
+test_drive_ids = st.integers(0, 6)
+test_drive_steps = st.one_of(
+    st.tuples(st.just("book"), customers, st.none() | st.integers(0, 12), instants),
+    st.tuples(st.just("reschedule"), test_drive_ids, customers, instants),
+    st.tuples(st.just("cancel"), test_drive_ids, customers),
 )
+
+
+def take_step(inventory: InventoryLookup, step: tuple[Any, ...]) -> object:
+    """What the inventory answers to one booking, move or cancellation."""
+    match step:
+        case ("book", wa_id, vehicle_id, starts_at):
+            return booking(inventory, wa_id, vehicle_id, starts_at)
+        case ("reschedule", test_drive_id, wa_id, starts_at):
+            return inventory.reschedule(test_drive_id, wa_id, starts_at)
+        case ("cancel", test_drive_id, wa_id):
+            return inventory.cancel(test_drive_id, wa_id)
+    raise AssertionError(step)
 
 
 def searches(stock: list[StockedCar]) -> st.SearchStrategy[dict[str, Any]]:
@@ -245,6 +308,12 @@ def searches(stock: list[StockedCar]) -> st.SearchStrategy[dict[str, Any]]:
             "year": st.integers(2020, 2024),
             "max_price": budgets,
             "body_type": st.sampled_from([*sorted(BODY_TYPES), "", "SUV"]),
+            "transmission": st.sampled_from(sorted(TRANSMISSIONS)),
+            "fuel": st.sampled_from(sorted(FUELS)),
+            "max_km": st.sampled_from([0, 30_000, 79_999]),
+            "colour": st.sampled_from(["prata", "PRATA", "azul", ""]),
+            "min_seats": st.integers(1, 9),
+            "order": st.sampled_from(sorted(SEARCH_ORDERS)),
             "limit": st.integers(0, 12),
         },
     )
@@ -267,8 +336,8 @@ def test_any_stock_answers_any_search_and_booking_alike_in_memory_and_in_postgre
     for vehicle_id in range(len(stock) * 3 + 2):
         assert exactly(in_memory.get(vehicle_id)) == exactly(postgres.get(vehicle_id))
     assert in_memory.models() == postgres.models()
-    for wa_id, vehicle_id, starts_at in data.draw(st.lists(bookings, max_size=5), label="bookings"):
-        assert booking(in_memory, wa_id, vehicle_id, starts_at) == booking(
-            postgres, wa_id, vehicle_id, starts_at
-        )
+    for step in data.draw(st.lists(test_drive_steps, max_size=8), label="test drive steps"):
+        assert take_step(in_memory, step) == take_step(postgres, step), step
     assert kept_test_drives(in_memory) == stored_test_drives(db)
+    for wa_id in ("5511987654321", "5521999990000"):
+        assert in_memory.active_test_drives(wa_id) == postgres.active_test_drives(wa_id)
