@@ -17,6 +17,7 @@ import httpx
 import redis
 
 from zapq.conversation.burst import BurstServices
+from zapq.conversation.dealership import dealership_from_settings
 from zapq.conversation.engine import ConversationEngine
 from zapq.conversation.factory import build_engine
 from zapq.conversation.inventory import PostgresInventory
@@ -63,6 +64,7 @@ def conversation_engine(settings: Settings) -> ConversationEngine:
     return build_engine(
         settings.conversation_engine,
         inventory=PostgresInventory(thread_connection),
+        dealership=dealership_from_settings(settings),
         openai_base_url=settings.openai_base_url,
         openai_api_key=settings.openai_api_key,
         openai_model=settings.openai_model,

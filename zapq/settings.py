@@ -18,6 +18,8 @@ import msgspec
 import msgspec.inspect
 from msgspec import Meta
 
+from zapq.conversation.dealership import OpeningHours
+
 
 class SettingsError(ValueError):
     """A missing or malformed environment variable; its message is one line naming it.
@@ -177,6 +179,37 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
         float, Meta(description="Timeout of one LLM call; on timeout the rule-based engine answers.")
     ] = 15.0
 
+    dealership_name: Annotated[str, Meta(description="The dealership's name, as the assistant says it.")] = (
+        "Zapq Seminovos"
+    )
+    dealership_address: Annotated[
+        str, Meta(description='Street address the assistant gives for "onde fica a loja?".')
+    ] = "Av. Paulista, 1000, Bela Vista, São Paulo - SP"
+    dealership_phone: Annotated[str, Meta(description="Phone number the assistant gives.")] = "(11) 3000-0000"
+    dealership_opening_hours: Annotated[
+        str,
+        Meta(
+            description="Opening hours, as `seg-sex 09:00-18:00; sab 09:00-13:00`: days not listed are"
+            " closed. Test drives are booked only inside them."
+        ),
+    ] = "seg-sex 09:00-18:00; sab 09:00-13:00"
+    dealership_documents: Annotated[
+        str, Meta(description="Documents a buyer needs, as the assistant lists them.")
+    ] = "RG ou CNH, CPF, comprovante de residência e comprovante de renda"
+    financing_partners: Annotated[
+        str, Meta(description="Banks that finance the dealership's cars, comma-separated.")
+    ] = "Banco Itaú, Santander, BV"
+    financing_monthly_rate_pct: Annotated[
+        float,
+        Meta(ge=0, le=10, description="Monthly interest rate (%) of the assistant's indicative simulation."),
+    ] = 1.69
+    financing_terms_months: Annotated[
+        str, Meta(description="Instalment counts the simulation offers, comma-separated.")
+    ] = "24,36,48,60"
+    financing_min_down_payment_pct: Annotated[
+        int, Meta(ge=0, le=100, description="Smallest down payment (% of the price) the simulation uses.")
+    ] = 20
+
     handoff_webhook_url: Annotated[
         str, Meta(description="Where `notify_human_handoff` POSTs the summary (the CRM). Unset: logged only.")
     ] = ""
@@ -274,6 +307,19 @@ def _check_choices(settings: Settings) -> None:
         )
     if engine == "llm" and not settings.openai_api_key:
         raise SettingsError("missing required environment variable OPENAI_API_KEY (CONVERSATION_ENGINE=llm)")
+    try:
+        OpeningHours.parse(settings.dealership_opening_hours)
+    except ValueError as error:
+        raise SettingsError(
+            f"invalid environment variable DEALERSHIP_OPENING_HOURS={settings.dealership_opening_hours!r}:"
+            f" {error}"
+        ) from None
+    terms = settings.financing_terms_months.replace(" ", "").split(",")
+    if not all(term.isdigit() and 0 < int(term) <= 120 for term in terms):
+        raise SettingsError(
+            f"invalid environment variable FINANCING_TERMS_MONTHS={settings.financing_terms_months!r}:"
+            " expected months from 1 to 120, comma-separated"
+        )
 
 
 def _name_the_variable(message: str, known: Mapping[str, str]) -> str:

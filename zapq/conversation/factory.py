@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from zapq.conversation.dealership import Dealership, default_dealership
 from zapq.conversation.engine import ConversationEngine
 from zapq.conversation.inventory import InventoryLookup
 from zapq.conversation.llm import DEFAULT_TIMEOUT_S, LLMEngine
@@ -20,6 +21,7 @@ def build_engine(
     name: str,
     *,
     inventory: InventoryLookup,
+    dealership: Dealership | None = None,
     openai_base_url: str = DEFAULT_OPENAI_BASE_URL,
     openai_api_key: str = "",
     openai_model: str = DEFAULT_OPENAI_MODEL,
@@ -36,7 +38,8 @@ def build_engine(
             f"unknown conversation engine CONVERSATION_ENGINE={name!r}:"
             f" expected one of {', '.join(ENGINE_NAMES)}"
         )
-    rules = RuleBasedEngine(inventory)
+    facts = dealership or default_dealership()
+    rules = RuleBasedEngine(inventory, facts)
     if engine_name == "rules":
         return rules
     if not openai_api_key:
@@ -46,6 +49,7 @@ def build_engine(
         openai_api_key,
         openai_model,
         inventory,
+        facts,
         fallback=rules,
         timeout_s=llm_timeout_s,
         http=http,

@@ -21,6 +21,7 @@ import httpx
 import msgspec
 
 from zapq import metrics
+from zapq.conversation.dealership import Dealership
 from zapq.conversation.engine import (
     Action,
     ConversationEngine,
@@ -118,6 +119,7 @@ class LLMEngine:
         api_key: str,
         model: str,
         inventory: InventoryLookup,
+        dealership: Dealership,
         fallback: ConversationEngine,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         http: httpx.Client | None = None,
@@ -126,6 +128,7 @@ class LLMEngine:
         self.api_key = api_key
         self.model = model
         self.inventory = inventory
+        self.dealership = dealership
         self.fallback = fallback
         self.timeout_s = timeout_s
         self._owns_http = http is None

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from zapq.conversation.dealership import Dealership, default_dealership
 from zapq.conversation.engine import (
     Action,
     BookTestDrive,
@@ -107,8 +108,9 @@ class _Answer:
 class RuleBasedEngine:
     """`ConversationEngine` from keyword rules and `inventory`; books test drives through it."""
 
-    def __init__(self, inventory: InventoryLookup) -> None:
+    def __init__(self, inventory: InventoryLookup, dealership: Dealership | None = None) -> None:
         self.inventory = inventory
+        self.dealership = dealership or default_dealership()
 
     def reply(self, state: ConversationState, batch: list[InboundMessage]) -> EngineReply:
         if not batch or all(message.kind == "reaction" for message in batch):

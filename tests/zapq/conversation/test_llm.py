@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 
 from tests.support.http_peer import CannedResponse, HttpPeer
 from tests.zapq.conversation.messages import WEDNESDAY_10AM, burst, new_customer, tap
+from zapq.conversation.dealership import default_dealership
 from zapq.conversation.engine import BookTestDrive, ConversationState, Handoff, OptOut, Turn
 from zapq.conversation.llm import LLMEngine
 from zapq.conversation.memory_inventory import InMemoryInventory
@@ -45,7 +46,9 @@ def fallbacks(reason: str) -> float:
 
 @pytest.fixture
 def llm(http_peer: HttpPeer, inventory: InMemoryInventory, rules: RuleBasedEngine) -> Iterator[LLMEngine]:
-    engine = LLMEngine(http_peer.url + "/v1/", API_KEY, MODEL, inventory, fallback=rules, timeout_s=0.5)
+    engine = LLMEngine(
+        http_peer.url + "/v1/", API_KEY, MODEL, inventory, default_dealership(), fallback=rules, timeout_s=0.5
+    )
     yield engine
     engine.close()
 
@@ -200,7 +203,9 @@ def test_an_unreachable_server_falls_back_to_the_rules(inventory: InMemoryInvent
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    engine = LLMEngine(f"http://127.0.0.1:{closed_port}/v1", API_KEY, MODEL, inventory, fallback=rules)
+    engine = LLMEngine(
+        f"http://127.0.0.1:{closed_port}/v1", API_KEY, MODEL, inventory, default_dealership(), fallback=rules
+    )
     before = fallbacks("transport")
 
     reply = engine.reply(new_customer(), burst("tem hb20?"))
