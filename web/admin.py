@@ -39,7 +39,7 @@ _WHATSAPP_ID = re.compile(r"[0-9]{1,32}")
 
 
 async def release_conversation(request: Request) -> Response:
-    refusal = await _refusal(request)
+    refusal = await refuse_unless_admin(request)
     if refusal is not None:
         return refusal
     wa_id = request.path_params["wa_id"]
@@ -56,7 +56,8 @@ async def release_conversation(request: Request) -> Response:
     return JSONResponse({"wa_id": wa_id, "mode": "bot", "conversations": released})
 
 
-async def _refusal(request: Request) -> Response | None:
+async def refuse_unless_admin(request: Request) -> Response | None:
+    """None for a caller with the admin token; else the 403 or (after a delay) 401 to answer."""
     expected = request.app.state.settings.admin_api_token
     if not expected:
         return error_response(403, "admin_api_disabled", "set ADMIN_API_TOKEN to use the admin API")
@@ -79,7 +80,7 @@ async def _refusal(request: Request) -> Response | None:
 
 async def list_poison_items(request: Request) -> Response:
     """The newest poison items first (`zapq.db.poison`); page with `before_id`, the last id seen."""
-    refusal = await _refusal(request)
+    refusal = await refuse_unless_admin(request)
     if refusal is not None:
         return refusal
     try:

@@ -247,8 +247,31 @@ def test_the_admin_api_never_answers_5xx(fuzzed_server, wa_id, phone_number_id, 
     assert status is not None and status < 500
 
 
+@FUZZ
+@seed(FUZZ_SEED)
+@given(
+    day=hostile_text,
+    include_cancelled=hostile_text,
+    test_drive_id=hostile_text.filter(bool) | st.integers().map(str),
+    body=st.binary(max_size=64) | st.sampled_from([b'{"outcome": "done"}', b'{"outcome": null}', b"[]"]),
+)
+def test_the_test_drive_agenda_never_answers_5xx(fuzzed_server, day, include_cancelled, test_drive_id, body):
+    headers = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    params = _encodable({"day": day, "include_cancelled": include_cancelled})
+
+    listed = answer(
+        fuzzed_server, "GET", "/api/test-drives", limit=DEFAULT_LIMIT, params=params, headers=headers
+    )
+    url = f"/api/test-drives/{path_segment(test_drive_id)}/outcome"
+    closed = answer(fuzzed_server, "POST", url, limit=DEFAULT_LIMIT, content=body, headers=headers)
+
+    assert listed is not None and listed < 500
+    assert closed is not None and closed < 500
+
+
 token_characters = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-known_paths = ["/webhook", "/webhook/whatsapp", "/api/conversations/5511999990000/release", "/health",
+known_paths = ["/webhook", "/webhook/whatsapp", "/api/conversations/5511999990000/release",
+               "/api/test-drives", "/api/test-drives/1/outcome", "/health",
                "/health/ready", "/metrics", "/"]  # fmt: skip
 
 

@@ -115,6 +115,11 @@ def close_test_drive(
     return TestDrive(*row) if row else None
 
 
+def get_test_drive(connection: psycopg.Connection, test_drive_id: int) -> TestDrive | None:
+    row = connection.execute(f"SELECT {_COLUMNS} FROM test_drives WHERE id = %s", (test_drive_id,)).fetchone()
+    return TestDrive(*row) if row else None
+
+
 def bookings_between(
     connection: psycopg.Connection, start: dt.datetime, end: dt.datetime, *, include_cancelled: bool = False
 ) -> list[TestDrive]:
@@ -126,3 +131,29 @@ def bookings_between(
         (start, end),
     ).fetchall()
     return [TestDrive(*row) for row in rows]
+
+
+class AgendaEntry(msgspec.Struct, frozen=True):
+    """A booking as the dealership's agenda shows it: with the customer's name and the car."""
+
+    test_drive: TestDrive
+    customer_name: str | None
+    vehicle: str | None  # 'Volkswagen Nivus Highline 1.0 TSI 2022 (ZQ-0009)'; None: chosen at the store
+
+
+def agenda(
+    connection: psycopg.Connection, start: dt.datetime, end: dt.datetime, *, include_cancelled: bool = False
+) -> list[AgendaEntry]:
+    """`bookings_between` with each customer's WhatsApp name and each car's description."""
+    statuses = "" if include_cancelled else " AND t.status <> 'cancelled'"
+    rows = connection.execute(
+        "SELECT t.id, t.wa_id, t.vehicle_id, t.starts_at, t.status, t.booked_starts_at,"
+        " (SELECT c.profile_name FROM conversations c WHERE c.wa_id = t.wa_id"
+        "  ORDER BY c.updated_at DESC LIMIT 1),"
+        " CASE WHEN v.id IS NULL THEN NULL ELSE concat_ws(' ', v.make, v.model, nullif(v.trim_level, ''),"
+        "  v.year::text, '(' || v.stock_code || ')') END"
+        " FROM test_drives t LEFT JOIN vehicles v ON v.id = t.vehicle_id"
+        f" WHERE t.starts_at >= %s AND t.starts_at < %s{statuses} ORDER BY t.starts_at, t.id",
+        (start, end),
+    ).fetchall()
+    return [AgendaEntry(TestDrive(*row[:6]), row[6], row[7]) for row in rows]
