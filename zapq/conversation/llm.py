@@ -167,7 +167,7 @@ class LLMEngine:
         text: str,
     ) -> EngineReply:
         facts = dict(state.facts)
-        note_interest(facts, [*reading.queries, *tools.searched])
+        note_interest(facts, reading.queries or tools.searched)
         if tools.changes:
             # What the rule-based engine reads back when it answers a later burst.
             if booking := tools.soonest_booking():

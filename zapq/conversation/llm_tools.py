@@ -25,7 +25,7 @@ from zapq.conversation.engine import Action, BookTestDrive, CancelTestDrive, Res
 from zapq.conversation.formatting import format_brl, vehicle_name
 from zapq.conversation.inventory import InventoryLookup, SearchOrder
 from zapq.conversation.llm_protocol import ToolCall
-from zapq.conversation.reading import VehicleQuery
+from zapq.conversation.reading import MAKE_ALIASES, VehicleQuery, fold
 from zapq.conversation.test_drives import TestDrive
 from zapq.conversation.vehicle import Vehicle
 from zapq.conversation.when import SAO_PAULO, describe_day, describe_slot, local_now
@@ -303,8 +303,10 @@ class BurstTools:
     def _search(self, arguments: SearchVehicles) -> dict[str, Any]:
         max_price = Decimal(str(arguments.max_price)) if arguments.max_price is not None else None
         order: SearchOrder = arguments.order
+        # The model passes on what the customer typed: "VW", "Chevy".
+        make = MAKE_ALIASES.get(fold(arguments.make), arguments.make) if arguments.make else None
         vehicles = self.inventory.search(
-            make=arguments.make,
+            make=make,
             model=arguments.model,
             year=arguments.year,
             max_price=max_price,
