@@ -201,7 +201,11 @@ class BurstTools:
     searched: list[VehicleQuery] = field(default_factory=list)
 
     def run(self, call: ToolCall) -> str:
-        """The JSON result of one call: what the tool found or did, or `{"error": ...}`."""
+        """The JSON result of one call: what the tool found or did, or `{"error": ...}`.
+
+        A database error is not the model's to handle: it propagates, and the burst is retried (every
+        tool repeats safely).
+        """
         arguments_type = TOOL_ARGUMENTS.get(call.function.name)
         if arguments_type is None:
             return _error(

@@ -19,7 +19,7 @@ from tests.support.llm_standin import MODEL, LLMStandIn, call, calls, completion
 from tests.zapq.conversation.messages import WEDNESDAY_10AM, burst, new_customer, tap
 from zapq.conversation.dealership import Dealership, Financing, OpeningHours, default_dealership
 from zapq.conversation.engine import ConversationState, Handoff, OptOut, TestDriveDraft, Turn
-from zapq.conversation.llm import MAX_MODEL_CALLS, LLMEngine
+from zapq.conversation.llm import MAX_MODEL_CALLS, MAX_TOOL_CALLS_PER_MESSAGE, LLMEngine
 from zapq.conversation.llm_tools import TOOL_ARGUMENTS
 from zapq.conversation.memory_inventory import InMemoryInventory
 from zapq.conversation.rules import RuleBasedEngine
@@ -225,6 +225,20 @@ def test_a_rules_draft_is_handed_to_the_model_and_dropped_once_it_answers(
         " dia: sábado, 22/11 (2025-11-22))" in standin.context()
     )
     assert reply.state.pending_test_drive is None
+
+
+def test_a_message_with_too_many_tool_calls_runs_only_the_first_ones(llm: LLMEngine, standin: LLMStandIn):
+    standin.script(
+        calls(*[call("search_vehicles", model="HB20")] * (MAX_TOOL_CALLS_PER_MESSAGE + 1)),
+        says("Temos o HB20 por R$ 72.990,00."),
+    )
+
+    reply = llm.reply(new_customer(), burst("tem hb20?"))
+
+    results = standin.results("search_vehicles")
+    assert [("vehicles" in result) for result in results] == [True] * MAX_TOOL_CALLS_PER_MESSAGE + [False]
+    assert "muitas ferramentas numa só mensagem" in results[-1]["error"]
+    assert reply.text == "Temos o HB20 por R$ 72.990,00."
 
 
 def test_a_slow_model_times_out_and_the_rules_answer(llm: LLMEngine, standin: LLMStandIn):
