@@ -6,7 +6,6 @@ servers on 127.0.0.1. Bursts close after 1 s of quiet here (DEBOUNCE_WINDOW_SECO
 
 from __future__ import annotations
 
-import json
 import time
 
 import psycopg
@@ -230,8 +229,9 @@ def test_a_failed_status_records_its_error_code(whatsapp, worker, graph_api: Gra
     wait_until(lambda: outbound(db)[0][2:] == ("failed", 131026), timeout=10)
 
 
-def completion(content: dict) -> dict:
-    return {"choices": [{"index": 0, "message": {"role": "assistant", "content": json.dumps(content)}}]}
+def completion(text: str) -> dict:
+    """A chat completion whose final text is `text` (no tool call)."""
+    return {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
 
 
 @pytest.fixture
@@ -253,9 +253,7 @@ def test_the_llm_engine_writes_the_reply_when_configured(
 ):
     from tests.support.http_peer import CannedResponse
 
-    llm_peer.enqueue(
-        CannedResponse(body=completion({"reply": "Temos sim o Corolla 2024 por R$ 139.990,00!"}))
-    )
+    llm_peer.enqueue(CannedResponse(body=completion("Temos sim o Corolla 2024 por R$ 139.990,00!")))
     post_messages(whatsapp, text("wamid.l1", "oi"), text("wamid.l2", "tem corolla 2024?"))
 
     wait_until(lambda: len(graph_api.sends()) == 1, timeout=10)

@@ -75,7 +75,24 @@ class BookTestDrive(msgspec.Struct, frozen=True, tag="book_test_drive"):
     starts_at: dt.datetime
 
 
-Action = Handoff | OptOut | BookTestDrive
+class RescheduleTestDrive(msgspec.Struct, frozen=True, tag="reschedule_test_drive"):
+    """A test drive the engine has moved (already stored) from `previous_starts_at` to `starts_at`."""
+
+    test_drive_id: int
+    vehicle_id: int | None
+    starts_at: dt.datetime
+    previous_starts_at: dt.datetime
+
+
+class CancelTestDrive(msgspec.Struct, frozen=True, tag="cancel_test_drive"):
+    """A test drive the engine has cancelled (already stored); `starts_at` is the slot it freed."""
+
+    test_drive_id: int
+    vehicle_id: int | None
+    starts_at: dt.datetime
+
+
+Action = Handoff | OptOut | BookTestDrive | RescheduleTestDrive | CancelTestDrive
 
 
 class EngineReply(msgspec.Struct, kw_only=True):

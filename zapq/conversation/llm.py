@@ -1,24 +1,34 @@
-"""An engine that asks an OpenAI-compatible chat model, and falls back to another when it can't.
+"""An engine that asks an OpenAI-compatible chat model with tools, and falls back to another when it can't.
 
-The model writes free-form answers from the inventory lines it is given. What must not
-depend on a model is decided before or after calling it:
+Per burst the engine runs a bounded tool loop (at most `MAX_MODEL_CALLS` calls): the model calls
+the tools of `llm_tools` (search the stock, book, move or cancel a test drive, simulate financing,
+hand off, opt out), the engine runs them and answers with their results, until the model writes
+its reply. What must not depend on a model is decided around it:
 
 - PARAR/SAIR/STOP opts out without calling the model;
-- a burst that books a test drive (or continues one) goes to `fallback`, which writes the row;
-- a request for a person becomes a `Handoff` even when the model misses it.
+- the database changes only through the tools, which check every argument (a slot must be in the
+  future and inside the opening hours, a car must exist, a booking must be the customer's);
+- a reply claiming a booking, move or cancellation that no tool made this burst is sent back to the
+  model once with a correction; a second unbacked claim is a failure (`llm_claims`);
+- a request for a person becomes a `Handoff` even when the model misses it; the summary lists the
+  customer's active bookings as stored.
 
-Any failure (timeout, transport error, non-2xx, malformed or empty answer) is counted in
-`zapq_llm_fallbacks_total{reason}` and answered by `fallback`, so the customer always
-gets a reply.
+Any failure (timeout, transport error, non-2xx, malformed or empty answer, tool loop exhausted,
+unbacked claim) is counted in `zapq_llm_fallbacks_total{reason}` and answered by `fallback`, so
+the customer always gets a reply. If a tool had already changed something in that burst, the reply
+is instead written from what the tools stored, so the confirmation (and its action) is not lost.
+
+A test drive the rule-based engine was collecting in a fallback turn (`pending_test_drive`) is
+handed to the model as context and dropped from the state once the model answers: the model
+finishes it with `book_test_drive`. When the model fails again, `fallback` gets the draft back.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+from typing import Any
 
 import httpx
-import msgspec
 
 from zapq import metrics
 from zapq.conversation.dealership import Dealership
@@ -31,83 +41,46 @@ from zapq.conversation.engine import (
     OptOut,
     with_turns,
 )
-from zapq.conversation.formatting import format_brl, vehicle_name
+from zapq.conversation.formatting import fit, vehicle_name
 from zapq.conversation.inventory import InventoryLookup
-from zapq.conversation.reading import CAPTIONED_KINDS, BatchReading, read_batch
+from zapq.conversation.llm_claims import ClaimKind, unbacked_claims
+from zapq.conversation.llm_prompt import chat_messages, context_prompt, describe_draft
+from zapq.conversation.llm_protocol import ChatClient, ModelFailure, assistant_turn, tool_result
+from zapq.conversation.llm_tools import TOOL_SPECS, BurstTools
+from zapq.conversation.reading import BatchReading, read_batch
 from zapq.conversation.rules import (
     HANDOFF_REASON,
     HANDOFF_TEXT,
+    OPT_OUT_TEXT,
     handoff_summary,
     note_interest,
     opt_out_reply,
 )
-from zapq.conversation.vehicle import Vehicle
 from zapq.conversation.when import local_now
-from zapq.whatsapp.events import InboundMessage, MessageKind
+from zapq.whatsapp.client import MAX_TEXT_BODY
+from zapq.whatsapp.events import InboundMessage
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 15.0
-MAX_FACT_VEHICLES = 8
 TEMPERATURE = 0.3
+#: Model calls per burst: a search, a booking, the reply, and one correction of an unbacked claim.
+MAX_MODEL_CALLS = 5
+#: Tool calls run from one model message; more get an error result (a runaway model, not a customer).
+MAX_TOOL_CALLS_PER_MESSAGE = 6
 
-SYSTEM_PROMPT = """\
-Você é o assistente virtual de uma concessionária de carros no Brasil e conversa com clientes pelo WhatsApp.
-Responda sempre em português do Brasil, com simpatia e poucas palavras: no máximo três frases curtas, \
-ou uma lista curta de carros.
-Fale somente dos carros listados em "Estoque". Nunca invente carros, versões, preços, cores ou \
-condições que não estejam lá. Se o cliente pedir um carro que não está na lista, diga que não temos \
-no momento e sugira os da lista.
-Preços no formato R$ 139.990,00.
-Se o cliente pedir para falar com uma pessoa, ou se você não souber ajudar, marque "handoff": true \
-e diga que um atendente vai falar com ele em breve.
-Se o cliente pedir para não receber mais mensagens, marque "opt_out": true.
-Responda apenas com um objeto JSON: \
-{"reply": string, "handoff": boolean, "handoff_reason": string ou null, "opt_out": boolean}."""
-
-MEDIA_PLACEHOLDERS: dict[MessageKind, str] = {
-    "image": "[foto]",
-    "sticker": "[figurinha]",
-    "audio": "[áudio]",
-    "video": "[vídeo]",
-    "document": "[documento]",
-    "location": "[localização]",
-    "contacts": "[contato]",
-    "unsupported": "[mensagem não suportada]",
+CLAIM_WORDS: dict[ClaimKind, str] = {
+    "booked": "agendado",
+    "rescheduled": "remarcado",
+    "cancelled": "cancelado",
 }
-
-
-class ModelAnswer(msgspec.Struct, frozen=True):
-    """The JSON object the model is asked to answer with."""
-
-    reply: str
-    handoff: bool = False
-    handoff_reason: str | None = None
-    opt_out: bool = False
-
-
-class _Message(msgspec.Struct, frozen=True):
-    content: str | None = None
-
-
-class _Choice(msgspec.Struct, frozen=True):
-    message: _Message
-
-
-class _ChatCompletion(msgspec.Struct, frozen=True):
-    choices: list[_Choice]
-
-
-class ModelFailure(Exception):
-    """The model gave no usable answer; `reason` is the metric label."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
+TOO_MANY_CALLS = (
+    f'{{"error": "muitas ferramentas numa só mensagem; chame no máximo {MAX_TOOL_CALLS_PER_MESSAGE}"}}'
+)
 
 
 class LLMEngine:
-    """`ConversationEngine` backed by `POST {base_url}/chat/completions`.
+    """`ConversationEngine` backed by `POST {base_url}/chat/completions` with function calling.
 
     `http` is a client to reuse (its own timeout is overridden by `timeout_s`); when None,
     the engine makes one and `close()` closes it.
@@ -124,15 +97,12 @@ class LLMEngine:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         http: httpx.Client | None = None,
     ) -> None:
-        self.completions_url = base_url.rstrip("/") + "/chat/completions"
-        self.api_key = api_key
-        self.model = model
         self.inventory = inventory
         self.dealership = dealership
         self.fallback = fallback
-        self.timeout_s = timeout_s
         self._owns_http = http is None
         self.http = http or httpx.Client()
+        self.client = ChatClient(base_url, api_key, model, self.http, timeout_s, TEMPERATURE)
 
     def close(self) -> None:
         if self._owns_http:
@@ -142,108 +112,117 @@ class LLMEngine:
         if not batch or all(message.kind == "reaction" for message in batch):
             return EngineReply(text="", state=state)
         now = local_now(batch[-1].sent_at)
-        reading = read_batch(batch, self.inventory.models(), now.date())
+        models = self.inventory.models()
+        reading = read_batch(batch, models, now.date())
         if reading.opt_out:
             return opt_out_reply(state, batch)
-        if reading.wants_test_drive or state.pending_test_drive is not None:
-            return self.fallback.reply(state, batch)
-        facts = dict(state.facts)
-        note_interest(facts, reading.queries)
-        vehicles = self._relevant_vehicles(reading)
+        tools = BurstTools(state.wa_id, now, self.inventory, self.dealership)
+        context = context_prompt(state, now, models, tools.describe_active(), self._draft(state))
         try:
-            answer = self._ask(state, batch, vehicles, now)
+            text = self._converse(chat_messages(self.dealership, context, state, batch), tools)
         except ModelFailure as failure:
-            logger.warning("LLM answer unusable, replying with the fallback engine: %s", failure)
+            logger.warning("LLM answer unusable, replying without it: %s", failure)
             metrics.llm_fallbacks().labels(failure.reason).inc()
-            return self.fallback.reply(state, batch)
-        actions: list[Action] = []
-        if answer.opt_out:
-            actions.append(OptOut())
-        text = answer.reply.strip()
-        if answer.handoff or reading.wants_human:
-            reason = answer.handoff_reason or HANDOFF_REASON
-            actions.append(Handoff(reason=reason, summary=handoff_summary(state, batch, facts)))
-            if not answer.handoff:
+            if not (tools.changes or tools.handoff or tools.opted_out):
+                return self.fallback.reply(state, batch)
+            text = self._from_tools(tools)
+        return self._finish(state, batch, reading, tools, text)
+
+    def _converse(self, messages: list[dict[str, Any]], tools: BurstTools) -> str:
+        """The model's final text, once every claim in it is backed by a tool. Raises ModelFailure."""
+        corrected = False
+        for call_number in range(1, MAX_MODEL_CALLS + 1):
+            last = call_number == MAX_MODEL_CALLS
+            message = self.client.complete(messages, TOOL_SPECS, "none" if last else "auto")
+            if message.tool_calls:
+                if last:
+                    raise ModelFailure("tool_loop", f"still calling tools after {MAX_MODEL_CALLS} calls")
+                messages.append(assistant_turn(message))
+                for index, call in enumerate(message.tool_calls):
+                    logger.info("LLM tool call %s", call.function.name)
+                    result = tools.run(call) if index < MAX_TOOL_CALLS_PER_MESSAGE else TOO_MANY_CALLS
+                    messages.append(tool_result(call.id, result))
+                continue
+            text = (message.content or "").strip()
+            if not text:
+                raise ModelFailure("empty", "the model answered with an empty reply")
+            unbacked = unbacked_claims(text, tools)
+            if not unbacked:
+                return text
+            if corrected or last:
+                raise ModelFailure(
+                    "unbacked_claim", f"the reply claims {unbacked} no tool did: {text[:200]!r}"
+                )
+            corrected = True
+            messages.append({"role": "assistant", "content": text})
+            messages.append({"role": "system", "content": _correction(unbacked)})
+        raise ModelFailure("tool_loop", f"no reply after {MAX_MODEL_CALLS} calls")  # pragma: no cover
+
+    def _finish(
+        self,
+        state: ConversationState,
+        batch: list[InboundMessage],
+        reading: BatchReading,
+        tools: BurstTools,
+        text: str,
+    ) -> EngineReply:
+        facts = dict(state.facts)
+        note_interest(facts, reading.queries or tools.searched)
+        if tools.changes:
+            # What the rule-based engine reads back when it answers a later burst.
+            if booking := tools.soonest_booking():
+                facts["test_drive"] = booking
+            else:
+                facts.pop("test_drive", None)
+        actions: list[Action] = tools.actions()
+        if tools.handoff is not None or reading.wants_human:
+            reason = tools.handoff.reason if tools.handoff else HANDOFF_REASON
+            actions.append(Handoff(reason=reason, summary=self._handoff_summary(state, batch, facts, tools)))
+            if tools.handoff is None:
                 text += f"\n\n{HANDOFF_TEXT}"
-        return EngineReply(text=text, actions=actions, state=with_turns(state, batch, text, facts=facts))
+        if tools.opted_out:
+            actions.append(OptOut())
+        text = fit(text, MAX_TEXT_BODY)
+        return EngineReply(
+            text=text,
+            actions=actions,
+            state=with_turns(state, batch, text, facts=facts, pending_test_drive=None),
+        )
 
-    def _relevant_vehicles(self, reading: BatchReading) -> list[Vehicle]:
-        """Cars matching what the burst mentions; the cheapest in stock when it mentions none."""
-        vehicles: list[Vehicle] = []
-        for query in reading.queries:
-            matches = self.inventory.search(**msgspec.structs.asdict(query), limit=MAX_FACT_VEHICLES)
-            vehicles.extend(vehicle for vehicle in matches if vehicle not in vehicles)
-        if len(vehicles) < MAX_FACT_VEHICLES:
-            others = self.inventory.search(limit=MAX_FACT_VEHICLES)
-            vehicles.extend(vehicle for vehicle in others if vehicle not in vehicles)
-        return vehicles[:MAX_FACT_VEHICLES]
+    def _from_tools(self, tools: BurstTools) -> str:
+        """The reply when the model failed after a tool acted: what was stored, in our words."""
+        parts = [" ".join(tools.confirmations())]
+        if tools.handoff is not None:
+            parts.append(HANDOFF_TEXT)
+        if tools.opted_out:
+            parts.append(OPT_OUT_TEXT)
+        return "\n\n".join(part for part in parts if part)
 
-    def _ask(
-        self, state: ConversationState, batch: list[InboundMessage], vehicles: list[Vehicle], now: dt.datetime
-    ) -> ModelAnswer:
-        body = {
-            "model": self.model,
-            "messages": chat_messages(state, batch, vehicles, now),
-            "response_format": {"type": "json_object"},
-            "temperature": TEMPERATURE,
-        }
-        try:
-            response = self.http.post(
-                self.completions_url,
-                content=msgspec.json.encode(body),
-                headers={"authorization": f"Bearer {self.api_key}", "content-type": "application/json"},
-                timeout=self.timeout_s,
-            )
-        except httpx.TimeoutException as error:
-            raise ModelFailure("timeout", repr(error)) from error
-        except httpx.HTTPError as error:
-            raise ModelFailure("transport", repr(error)) from error
-        if not response.is_success:
-            raise ModelFailure("http_status", f"{response.status_code} {response.text[:200]}")
-        try:
-            completion = msgspec.json.decode(response.content, type=_ChatCompletion)
-            content = completion.choices[0].message.content if completion.choices else None
-            answer = msgspec.json.decode(content or "", type=ModelAnswer)
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
-            raise ModelFailure("malformed", str(error)) from error
-        if not answer.reply.strip():
-            raise ModelFailure("empty", "the model answered with an empty reply")
-        return answer
+    def _handoff_summary(
+        self, state: ConversationState, batch: list[InboundMessage], facts: dict[str, str], tools: BurstTools
+    ) -> str:
+        """The rules' summary (who, interest, last messages), the bookings as stored, the model's note."""
+        told = {key: value for key, value in facts.items() if key != "test_drive"}
+        lines = [handoff_summary(state, batch, told)]
+        active = tools.describe_active()
+        lines.append(
+            "Test drives ativos: " + "; ".join(active) + "." if active else "Nenhum test drive ativo."
+        )
+        if tools.handoff is not None and tools.handoff.note:
+            lines.append(f"Nota do assistente: {tools.handoff.note}")
+        return "\n".join(lines)
+
+    def _draft(self, state: ConversationState) -> str | None:
+        draft = state.pending_test_drive
+        if draft is None:
+            return None
+        vehicle = self.inventory.get(draft.vehicle_id) if draft.vehicle_id is not None else None
+        return describe_draft(draft, vehicle_name(vehicle) if vehicle else None)
 
 
-def chat_messages(
-    state: ConversationState, batch: list[InboundMessage], vehicles: list[Vehicle], now: dt.datetime
-) -> list[dict[str, str]]:
-    """System prompt, inventory facts, the stored history, then the burst as one user message."""
-    stock = "\n".join(inventory_line(vehicle) for vehicle in vehicles) or "(nenhum carro disponível)"
-    context = [f"Agora: {now:%d/%m/%Y %H:%M} (horário de Brasília)."]
-    if state.profile_name:
-        context.append(f"Nome do cliente no WhatsApp: {state.profile_name}.")
-    messages = [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "system", "content": " ".join(context) + f"\nEstoque:\n{stock}"},
-    ]
-    for turn in state.history:
-        messages.append({"role": "user" if turn.role == "customer" else "assistant", "content": turn.text})
-    messages.append({"role": "user", "content": "\n".join(burst_lines(batch))})
-    return messages
-
-
-def inventory_line(vehicle: Vehicle) -> str:
-    """'#1 Toyota Corolla XEi 2.0 2024, sedan, prata, R$ 139.990,00'."""
-    price = format_brl(vehicle.price)
-    return f"#{vehicle.id} {vehicle_name(vehicle)}, {vehicle.body_type}, {vehicle.colour}, {price}"
-
-
-def burst_lines(batch: list[InboundMessage]) -> list[str]:
-    """Each message as the model should read it: text, or a placeholder with any caption."""
-    lines = []
-    for message in batch:
-        if message.kind == "reaction":
-            continue
-        placeholder = MEDIA_PLACEHOLDERS.get(message.kind)
-        if placeholder and message.kind not in CAPTIONED_KINDS:
-            lines.append(placeholder)
-        else:
-            lines.append(" ".join(part for part in (placeholder, message.text) if part))
-    return lines
+def _correction(unbacked: list[ClaimKind]) -> str:
+    said = " / ".join(CLAIM_WORDS[kind] for kind in unbacked)
+    return (
+        f"Verificação automática: sua resposta diz que um test drive foi {said}, mas nenhuma ferramenta fez"
+        " isso nesta conversa. Chame a ferramenta certa, ou reescreva a resposta sem afirmar isso."
+    )

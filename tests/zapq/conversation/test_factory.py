@@ -20,7 +20,10 @@ def test_the_llm_engine_talks_to_the_configured_server(inventory: InMemoryInvent
     )
 
     assert isinstance(engine, LLMEngine)
-    assert engine.completions_url == f"{http_peer.url}/chat/completions"
+    assert (engine.client.completions_url, engine.client.model) == (
+        f"{http_peer.url}/chat/completions",
+        "m-1",
+    )
     assert isinstance(engine.fallback, RuleBasedEngine)
 
 
