@@ -33,7 +33,14 @@ from zapq.conversation.engine import (
 )
 from zapq.conversation.formatting import fit, format_brl, vehicle_line, vehicle_name
 from zapq.conversation.inventory import InventoryLookup
-from zapq.conversation.reading import BatchReading, MenuChoice, VehicleQuery, read_batch, readable_lines
+from zapq.conversation.reading import (
+    BatchReading,
+    MenuChoice,
+    VehicleQuery,
+    read_batch,
+    readable_lines,
+    search_key,
+)
 from zapq.conversation.vehicle import Vehicle
 from zapq.conversation.when import (
     OPENING_HOURS_TEXT,
@@ -342,6 +349,12 @@ class RuleBasedEngine:
         missing: list[VehicleQuery] = []
         for query in queries:
             matches = self.inventory.search(**msgspec.structs.asdict(query), limit=MAX_LISTED)
+            if query.model:
+                # The inventory matches models by prefix; "tem hb20?" means the HB20 when we have one.
+                exact = [
+                    vehicle for vehicle in matches if search_key(vehicle.model) == search_key(query.model)
+                ]
+                matches = exact or matches
             if not matches:
                 missing.append(query)
             found.extend(vehicle for vehicle in matches if vehicle not in found)
