@@ -196,7 +196,7 @@ def test_a_booking_can_be_cancelled_before_it_is_complete(
         ],
     )
 
-    assert replies[1][0].startswith("Tudo bem, cancelei")
+    assert replies[1][0].startswith("Tudo bem, deixei o agendamento de lado: nenhum test drive foi marcado.")
     assert replies[1][1].pending_test_drive is None
     assert inventory.test_drives == []
 
