@@ -193,7 +193,7 @@ class BookingChanges:
                 else f"Atendemos {self.hours.describe()}."
             )
             answer.say(
-                f"Não consigo remarcar para {describe_day(day)}{_at(time)}: {problem[0].lower()}{problem[1:]}"
+                f"Não consigo remarcar para {_slot(day, time)}: {problem[0].lower()}{problem[1:]}"
                 f" {hours} Seu test drive continua marcado para {current}. Qual outro"
                 f" {'horário' if change.day else 'dia'} fica bom para você?",
                 "reschedule",
@@ -233,5 +233,6 @@ def active_booking_lines(inventory: InventoryLookup, wa_id: str) -> list[str]:
     return [describe_booking(inventory, booking) for booking in inventory.active_test_drives(wa_id)]
 
 
-def _at(time: dt.time | None) -> str:
-    return f" às {time:%H:%M}" if time else ""
+def _slot(day: dt.date, time: dt.time | None) -> str:
+    """'domingo, 23/11, às 10:00', or 'domingo, 23/11' without a time."""
+    return describe_slot(dt.datetime.combine(day, time, tzinfo=SAO_PAULO)) if time else describe_day(day)

@@ -10,7 +10,7 @@ from zapq.conversation.vehicle import Vehicle
 ROWS: tuple[tuple[str, Callable[[Vehicle], str]], ...] = (
     ("Preço", lambda vehicle: format_brl(vehicle.price)),
     ("Ano", lambda vehicle: str(vehicle.year)),
-    ("Km", lambda vehicle: format_km(vehicle.km)),
+    ("Quilometragem", lambda vehicle: format_km(vehicle.km)),
     ("Câmbio", lambda vehicle: TRANSMISSION_NAMES.get(vehicle.transmission, vehicle.transmission)),
     ("Combustível", lambda vehicle: FUEL_NAMES.get(vehicle.fuel, vehicle.fuel)),
     ("Lugares", lambda vehicle: str(vehicle.seats)),

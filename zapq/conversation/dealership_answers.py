@@ -43,7 +43,7 @@ def hours_answer(dealership: Dealership, day: dt.date | None, today: dt.date) ->
     if day is None:
         return week
     named = {today: "Hoje", today + dt.timedelta(days=1): "Amanhã"}.get(day)
-    when = f"{named} ({describe_day(day)})" if named else describe_day(day).capitalize()
+    when = f"{named} ({describe_day(day)})" if named else f"{describe_day(day).capitalize()},"
     if hours.on(day) is None:
         return f"{when} a loja não abre. {week}"
     return f"{when} abrimos {hours.describe_day(day)}."

@@ -257,8 +257,9 @@ class RuleBasedEngine:
         if question is not None:
             answer.trade_in = filled
             noted = f" Anotei: {known}." if known and starting else ""
-            hint = " Para um consultor avaliar, me conta:" if starting and draft is None else ""
-            answer.say(f"{opener}{noted}{hint} {question}", "trade_in")
+            if starting and draft is None:
+                question = f"Para um consultor avaliar, me conta: {question[0].lower()}{question[1:]}"
+            answer.say(f"{opener}{noted} {question}", "trade_in")
             return True
         answer.trade_in = None
         summary = handoff_summary(state, batch, answer.facts, inventory=self.inventory, trade_in=filled)

@@ -58,7 +58,7 @@ def next_trade_in_question(draft: TradeInDraft) -> str | None:
         return f"De que ano é o seu {draft.model}?"
     if draft.km is None:
         draft.awaiting = "km"
-        return f"E quantos km o seu {draft.model} tem rodados?"
+        return f"Quantos km o seu {draft.model} tem rodados?"
     draft.awaiting = None
     return None
 
