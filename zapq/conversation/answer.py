@@ -9,7 +9,7 @@ from zapq.conversation.engine import Action, BookingChangeDraft, TestDriveDraft,
 
 @dataclass
 class Answer:
-    """Parts of the text in order, actions, buttons, the intent answered, and the drafts carried to next time."""
+    """The text's parts in order, actions, buttons, the intent answered, and the drafts kept for next time."""
 
     facts: dict[str, str]
     draft: TestDriveDraft | None

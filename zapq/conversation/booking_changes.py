@@ -85,7 +85,7 @@ class BookingChanges:
     def _candidates(
         self, active: list[TestDrive], reading: BatchReading, naming_days: list[dt.date]
     ) -> list[TestDrive]:
-        """The active bookings this burst points at: by position, day or car; all of them when it names none."""
+        """The active bookings this burst points at (by position, day or car); all when it names none."""
         if reading.ordinal is not None:
             index = reading.ordinal - 1 if reading.ordinal > 0 else len(active) - 1
             return [active[index]] if 0 <= index < len(active) else []

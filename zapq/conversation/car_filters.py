@@ -42,7 +42,7 @@ _ORDERS: tuple[tuple[re.Pattern[str], SearchOrder], ...] = (
     (re.compile(r"\b(?:mais barat[oa]s?|mais em conta|menor preco|mais economico no preco|mais acessivel)\b"),
      "cheapest"),
     (re.compile(r"\b(?:mais car[oa]s?|maior preco|mais luxuos[oa]|top de linha)\b"), "dearest"),
-    (re.compile(r"\b(?:menos (?:km|quilometragem|quilometros|rodad[oa])|menor quilometragem|mais novinho de km"
+    (re.compile(r"\b(?:menos (?:km|quilometragem|quilometros|rodad[oa])|menor quilometragem"
                 r"|menos usad[oa])\b"), "least_km"),
     (re.compile(r"\b(?:mais nov[oa]s?|mais recentes?|ano mais novo)\b"), "newest"),
 )  # fmt: skip
@@ -96,7 +96,7 @@ def find_min_seats(folded_text: str) -> int | None:
 
 
 def find_order(folded_text: str) -> SearchOrder | None:
-    """'o mais barato' -> cheapest, 'o mais caro' -> dearest, 'o mais novo' -> newest, 'menos km' -> least_km."""
+    """'mais barato' -> cheapest, 'mais caro' -> dearest, 'mais novo' -> newest, 'menos km' -> least_km."""
     for pattern, order in _ORDERS:
         if pattern.search(folded_text):
             return order

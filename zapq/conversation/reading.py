@@ -125,8 +125,8 @@ _OPT_OUT_PHRASE = re.compile(
     r"|nao (?:quero|desejo) (?:mais )?receber (?:mais )?(?:nenhuma )?(?:mensage(?:m|ns)|nada)"
     r"|nao (?:me )?(?:mande|mandem|manda|envie|enviem|envia) mais (?:mensage(?:m|ns)|nada)"
     r"|nao quero mais (?:mensage(?:m|ns)|contato)"
-    r"|me (?:tira|tire|tirem|remove|remova|removam|exclui|exclua|retira|retire) d[ao]s? (?:sua |essa |dessa )?"
-    r"(?:lista|contatos|cadastro)"
+    r"|me (?:tira|tire|tirem|remove|remova|removam|exclui|exclua|retira|retire) d[ao]s?"
+    r" (?:sua |essa |dessa )?(?:lista|contatos|cadastro)"
     r"|descadastr(?:ar|a|e|em))\b"
 )
 _NOT_OPT_OUT = re.compile(r"\bnao (?:precisa|quero|pode|e pra|vai) (?:\w+ )?parar\b")
@@ -135,14 +135,15 @@ _RESCHEDULE = re.compile(
     r" (?:o |a )?(?:dia|data|horario|hora)\b)"
 )
 _CANCEL_BOOKING = re.compile(
-    r"\b(?:cancelar|cancela|cancele|cancelo|desmarcar|desmarca|desmarque|nao vou (?:mais )?(?:poder|conseguir) ir)\b"
+    r"\b(?:cancelar|cancela|cancele|cancelo|desmarcar|desmarca|desmarque"
+    r"|nao vou (?:mais )?(?:poder|conseguir) ir)\b"
 )
 _MENTIONS_TEST_DRIVE = re.compile(
     r"\b(?:test[\s-]?drive|testdrive|agendamento|agendado|visita|horario marcado)\b"
 )
 _ADDRESS = re.compile(
-    r"\b(?:onde (?:fica|e|esta|estao|voces ficam|vcs ficam)|endereco|localizacao|como (?:chego|chegar|faco pra chegar)"
-    r"|qual (?:o )?local)\b"
+    r"\b(?:onde (?:fica|e|esta|estao|voces ficam|vcs ficam)|endereco|localizacao"
+    r"|como (?:chego|chegar|faco pra chegar)|qual (?:o )?local)\b"
 )
 _HOURS = re.compile(
     r"\b(?:que horas? (?:voces |vcs |a loja )?(?:abre|abrem|fecha|fecham|funciona|funcionam|atende|atendem)"
@@ -157,8 +158,8 @@ _PHONE = re.compile(
 _DOCUMENTS = re.compile(r"\b(?:documentos?|documentacao|papelada)\b")
 _FINANCING = re.compile(r"\b(?:financ\w*|parcel\w*|entrada|prestac\w*|simulac\w*|simular|a prazo)\b")
 _TRADE_IN = re.compile(
-    r"\b(?:(?:na|de|como|pra|para|em) troca|trocar (?:o )?meu|aceita(?:m)? (?:o )?meu|avalia(?:m|r)? (?:o )?meu"
-    r"|meu carro atual|meu carro (?:na|como|de) (?:troca|entrada)|usado na troca)\b"
+    r"\b(?:(?:na|de|como|pra|para|em) troca|trocar (?:o )?meu|aceita(?:m)? (?:o )?meu"
+    r"|avalia(?:m|r)? (?:o )?meu|meu carro atual|meu carro (?:na|como|de) (?:troca|entrada)|usado na troca)\b"
 )
 _COMPARISON = re.compile(
     r"\b(?:diferenca|compar\w*|versus|vs|qual (?:e )?(?:o )?melhor|qual (?:vale|compensa) mais)\b"

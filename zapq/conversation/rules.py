@@ -1,4 +1,4 @@
-"""The default engine: PT-BR answers from keyword rules, the inventory and the dealership's facts, with no network.
+"""The default engine: PT-BR answers from keyword rules, the inventory and the dealership's facts, offline.
 
 One reply per burst, built in a fixed order: a greeting when the customer greeted (and, for a customer
 who had opted out, that they receive messages again), a word on any media they sent, then the answer to
@@ -107,7 +107,7 @@ SALUTATIONS = {"bom dia": "Bom dia", "boa tarde": "Boa tarde", "boa noite": "Boa
 
 
 class RuleBasedEngine:
-    """`ConversationEngine` from keyword rules, `inventory` and `dealership`; books and changes test drives."""
+    """`ConversationEngine` from keyword rules, `inventory` and `dealership`; books and changes test drives"""
 
     def __init__(self, inventory: InventoryLookup, dealership: Dealership | None = None) -> None:
         self.inventory = inventory
@@ -173,8 +173,8 @@ class RuleBasedEngine:
         if self._answer_trade_in(state, batch, reading, answer):
             return True
         asks_something_else = (
-            reading.asks_price or reading.wants_listing or reading.asks_about_the_store or reading.asks_financing
-            or reading.order is not None or self._comparison(reading) is not None
+            reading.asks_price or reading.wants_listing or reading.asks_about_the_store
+            or reading.asks_financing or reading.order is not None or self._comparison(reading) is not None
         )  # fmt: skip
         if reading.asks_about_the_store:
             answer.say(store_answer(self.dealership, reading, now.date()), "facts")
@@ -293,7 +293,7 @@ class RuleBasedEngine:
         answer.buttons = [NEXT_STEP_BUTTONS[1]]
 
     def _comparison(self, reading: BatchReading) -> list[VehicleQuery] | None:
-        """The models to compare ("a diferença entre o HR-V e o Compass"), or None when it is not a comparison."""
+        """The models to compare ("a diferença entre o HR-V e o Compass"); None when not a comparison."""
         models = [query for query in reading.queries if query.model]
         return models if reading.wants_comparison and len(models) >= 2 else None
 
@@ -370,11 +370,13 @@ class RuleBasedEngine:
         car = f" do {vehicle_name(vehicle)}" if vehicle else ""
         if draft.day is None:
             return (
-                f"Vamos agendar o seu test drive{car}! Qual dia fica bom para você? Atendemos {hours.describe()}.",
+                f"Vamos agendar o seu test drive{car}! Qual dia fica bom para você?"
+                f" Atendemos {hours.describe()}.",
                 "day",
             )
         return (
-            f"E qual horário para {describe_day(draft.day)}? Nesse dia atendemos {hours.describe_day(draft.day)}.",
+            f"E qual horário para {describe_day(draft.day)}?"
+            f" Nesse dia atendemos {hours.describe_day(draft.day)}.",
             "time",
         )
 

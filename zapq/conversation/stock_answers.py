@@ -86,8 +86,8 @@ class StockAnswers:
         what = query.describe().removeprefix("carros da ") if reading.queries else "carro"
         shown = (*_details(reading.queries), *ORDER_DETAILS.get(reading.order, ()))
         answer.say(
-            f"O {what} {ORDER_WORDS[reading.order]} que temos agora:\n{vehicle_line(vehicle, dict.fromkeys(shown))}"
-            "\n\nQuer agendar um test drive?",
+            f"O {what} {ORDER_WORDS[reading.order]} que temos agora:\n"
+            f"{vehicle_line(vehicle, dict.fromkeys(shown))}\n\nQuer agendar um test drive?",
             "search",
         )
         answer.buttons = list(NEXT_STEP_BUTTONS)
@@ -170,7 +170,7 @@ class StockAnswers:
         return found[:MAX_LISTED], missing
 
     def alternatives(self, query: VehicleQuery) -> list[Vehicle]:
-        """The nearest thing we have: other years, above the budget, the same make, budget, body type, anything."""
+        """The nearest we have: other years, over the budget, the same make, budget, body type, anything."""
         relaxed: list[VehicleQuery] = []
         if query.year and (query.model or query.make):
             relaxed.append(msgspec.structs.replace(query, year=None))

@@ -23,7 +23,10 @@ PERSON = "falar_atendente"
 
 NIVUS_FRIDAY = say(
     "quero fazer um test drive do Nivus sexta às 10h",
-    has=["Seu test drive do Volkswagen Nivus Highline 1.0 TSI 2022 está agendado para sexta-feira, 21/11, às 10:00"],
+    has=[
+        "Seu test drive do Volkswagen Nivus Highline 1.0 TSI 2022"
+        " está agendado para sexta-feira, 21/11, às 10:00"
+    ],
     actions=[BookTestDrive],
     intent="test_drive",
     drives=[Drive("booked", local(FRI, 10), "Nivus")],
@@ -52,7 +55,11 @@ TEST_DRIVES = (
         ),
         say(
             "sábado às 15h então",
-            has=["nesse horário a loja está fechada", "Nesse dia atendemos das 9h às 13h", "continua marcado"],
+            has=[
+                "nesse horário a loja está fechada",
+                "Nesse dia atendemos das 9h às 13h",
+                "continua marcado",
+            ],
             drives=[Drive("booked", local(FRI, 10), "Nivus")],
         ),
         say(
@@ -184,7 +191,11 @@ TEST_DRIVES = (
     ),
     script(
         "remarcar_moves_the_booked_car_not_the_last_one_asked_about",
-        say("quero testar o HB20 sexta às 10h", actions=[BookTestDrive], drives=[Drive("booked", local(FRI, 10), "HB20")]),
+        say(
+            "quero testar o HB20 sexta às 10h",
+            actions=[BookTestDrive],
+            drives=[Drive("booked", local(FRI, 10), "HB20")],
+        ),
         say("tem Corolla?", has=["Toyota Corolla XEi 2.0 2024"], intent="search"),
         say(
             "quero remarcar o test drive",
@@ -203,7 +214,10 @@ TEST_DRIVES = (
         "the_handoff_summary_lists_every_active_booking",
         NIVUS_FRIDAY,
         HRV_SATURDAY,
-        say("cancela o do Nivus", drives=[Drive("cancelled", local(FRI, 10), "Nivus"), Drive("booked", local(SAT, 10), "HR-V")]),
+        say(
+            "cancela o do Nivus",
+            drives=[Drive("cancelled", local(FRI, 10), "Nivus"), Drive("booked", local(SAT, 10), "HR-V")],
+        ),
         say(
             "quero falar com um atendente",
             has=["Um atendente vai falar com você em breve."],
@@ -218,20 +232,32 @@ TEST_DRIVES = (
         say("quero agendar um test drive", has=["test drive do Toyota Corolla XEi 2.0 2024", "Qual dia"]),
         say("domingo", has=["Nesse dia a loja não abre.", "Qual dia"], drives=[]),
         say("sábado", has=["E qual horário para sábado, 22/11? Nesse dia atendemos das 9h às 13h."]),
-        say("às 10h", has=["agendado para sábado, 22/11, às 10:00"], actions=[BookTestDrive], drives=[Drive("booked", local(SAT, 10), "Corolla")]),
+        say(
+            "às 10h",
+            has=["agendado para sábado, 22/11, às 10:00"],
+            actions=[BookTestDrive],
+            drives=[Drive("booked", local(SAT, 10), "Corolla")],
+        ),
     ),
 )
 
 STORE_FACTS = (
     script(
         "address_hours_phone_and_documents",
-        say("onde fica a loja?", has=["Estamos na Av. Paulista, 1000, Bela Vista, São Paulo - SP."], intent="facts"),
+        say(
+            "onde fica a loja?",
+            has=["Estamos na Av. Paulista, 1000, Bela Vista, São Paulo - SP."],
+            intent="facts",
+        ),
         say("que horas vocês abrem amanhã?", has=["Amanhã (quinta-feira, 20/11) abrimos das 9h às 18h."]),
         say(
             "vocês abrem domingo?",
             has=["Domingo, 23/11, a loja não abre.", "Atendemos de segunda a sexta, das 9h às 18h"],
         ),
-        say("qual o horário de funcionamento?", has=["Atendemos de segunda a sexta, das 9h às 18h, e aos sábados"]),
+        say(
+            "qual o horário de funcionamento?",
+            has=["Atendemos de segunda a sexta, das 9h às 18h, e aos sábados"],
+        ),
         say("qual o telefone de vocês?", has=["Nosso telefone é (11) 3000-0000"]),
         say(
             "quais documentos preciso para comprar?",
@@ -249,7 +275,8 @@ FINANCING_SCRIPTS = (
             "dá pra financiar? qual a entrada?",
             has=[
                 "Financiamos com Banco Itaú, Santander, BV",
-                f"Simulação para o Toyota Corolla XEi 2.0 2024 (R$ 139.990,00), com entrada de {format_brl(COROLLA_DOWN)}",
+                "Simulação para o Toyota Corolla XEi 2.0 2024 (R$ 139.990,00),"
+                f" com entrada de {format_brl(COROLLA_DOWN)}",
                 f"60x de {format_brl(FINANCING.installment(COROLLA_PRICE, COROLLA_DOWN, 60))}",
                 f"24x de {format_brl(FINANCING.installment(COROLLA_PRICE, COROLLA_DOWN, 24))}",
                 "Taxa de 1,69% ao mês",
@@ -261,7 +288,8 @@ FINANCING_SCRIPTS = (
         say(
             "quero financiar o Onix com entrada de 30 mil",
             has=[
-                "Simulação para o Chevrolet Onix LT 1.0 Turbo 2023 (R$ 79.990,00), com entrada de R$ 30.000,00",
+                "Simulação para o Chevrolet Onix LT 1.0 Turbo 2023 (R$ 79.990,00),"
+                " com entrada de R$ 30.000,00",
                 f"48x de {format_brl(FINANCING.installment(ONIX_PRICE, Decimal(30000), 48))}",
             ],
         ),
@@ -282,7 +310,10 @@ TRADE_IN = (
         "trade_in_collects_model_year_and_km_then_hands_off",
         say(
             "aceita meu carro na troca?",
-            has=["Aceitamos sim seu carro na troca! Para um consultor avaliar, me conta: qual é o modelo do seu carro"],
+            has=[
+                "Aceitamos sim seu carro na troca!"
+                " Para um consultor avaliar, me conta: qual é o modelo do seu carro"
+            ],
             intent="trade_in",
             actions=[],
         ),
@@ -292,7 +323,10 @@ TRADE_IN = (
             "uns 80 mil km",
             has=["Anotei: Volkswagen Gol 2015, 80.000 km.", "Um consultor vai avaliar seu carro"],
             actions=[Handoff],
-            handoff_has=["quer avaliar um carro na troca", "Carro para troca: Volkswagen Gol 2015, 80.000 km."],
+            handoff_has=[
+                "quer avaliar um carro na troca",
+                "Carro para troca: Volkswagen Gol 2015, 80.000 km.",
+            ],
         ),
     ),
     script(
@@ -310,32 +344,67 @@ TRADE_IN = (
 STOCK = (
     script(
         "extremes",
-        say("qual o carro mais barato?", has=["O carro mais barato que temos agora:", "Volkswagen Gol 1.0 MPI 2019", "R$ 49.990,00"]),
+        say(
+            "qual o carro mais barato?",
+            has=["O carro mais barato que temos agora:", "Volkswagen Gol 1.0 MPI 2019", "R$ 49.990,00"],
+        ),
         say("e o mais caro?", has=["Toyota SW4 SRX 2.8 diesel 4x4 7 lugares 2022", "R$ 329.990,00"]),
         say("qual o mais novo?", has=["O carro mais novo", "Peugeot 208 Griffe 1.0 Turbo 2024"]),
         say("e o com menos km?", has=["com menos km", "Peugeot 208", "4.900 km"]),
-        say("qual o SUV mais barato?", has=["O SUV mais barato que temos agora:", "Chevrolet Spin Premier 1.8 7 lugares 2022"]),
-        say("quanto custa?", has=["O Chevrolet Spin Premier 1.8 7 lugares 2022 (prata) está por R$ 99.990,00."]),
+        say(
+            "qual o SUV mais barato?",
+            has=["O SUV mais barato que temos agora:", "Chevrolet Spin Premier 1.8 7 lugares 2022"],
+        ),
+        say(
+            "quanto custa?",
+            has=["O Chevrolet Spin Premier 1.8 7 lugares 2022 (prata) está por R$ 99.990,00."],
+        ),
     ),
     script(
         "filters",
         say(
             "tem algum automático até 80 mil?",
-            has=["No momento não temos carro automático até R$ 80.000,00", "Honda Fit EX 1.5 2020, azul, automático, R$ 84.990,00"],
+            has=[
+                "No momento não temos carro automático até R$ 80.000,00",
+                "Honda Fit EX 1.5 2020, azul, automático, R$ 84.990,00",
+            ],
             lacks=["Onix LT", "km"],
         ),
         say(
             "quero um sedan com até 40 mil km",
-            has=["Chevrolet Onix Plus Premier 1.0 Turbo 2022, vermelho, 35.600 km, R$ 89.990,00", "Hyundai HB20S"],
+            has=[
+                "Chevrolet Onix Plus Premier 1.0 Turbo 2022, vermelho, 35.600 km, R$ 89.990,00",
+                "Hyundai HB20S",
+            ],
             lacks=["Cronos", "Cruze"],
         ),
-        say("tem SUV diesel?", has=["Toyota SW4 SRX 2.8 diesel 4x4 7 lugares 2022, prata, diesel"], lacks=["Hilux"]),
+        say(
+            "tem SUV diesel?",
+            has=["Toyota SW4 SRX 2.8 diesel 4x4 7 lugares 2022, prata, diesel"],
+            lacks=["Hilux"],
+        ),
         say("vocês têm algum híbrido?", has=["Toyota Corolla Cross XRX Hybrid 2024, branco, híbrido"]),
         say("e elétrico?", has=["BYD Dolphin EV 95 cv 2024, branco, elétrico, R$ 149.990,00"]),
-        say("tem algum branco?", has=["Volkswagen Gol 1.0 MPI 2019, branco", "Renault Kwid Zen 1.0 2023, branco"], lacks=["prata"]),
-        say("preciso de um carro de 7 lugares", has=["Chevrolet Spin Premier 1.8 7 lugares 2022, prata, 7 lugares", "Jeep Commander"], lacks=["Kwid"]),
-        say("tem hatch manual?", has=["Volkswagen Gol 1.0 MPI 2019, branco, manual", "Fiat Mobi"], lacks=["Polo"]),
-        say("carros com menos de 30.000 km até 80 mil", has=["Renault Kwid Zen 1.0 2023, branco, 15.200 km, R$ 59.990,00"], lacks=["Gol"]),
+        say(
+            "tem algum branco?",
+            has=["Volkswagen Gol 1.0 MPI 2019, branco", "Renault Kwid Zen 1.0 2023, branco"],
+            lacks=["prata"],
+        ),
+        say(
+            "preciso de um carro de 7 lugares",
+            has=["Chevrolet Spin Premier 1.8 7 lugares 2022, prata, 7 lugares", "Jeep Commander"],
+            lacks=["Kwid"],
+        ),
+        say(
+            "tem hatch manual?",
+            has=["Volkswagen Gol 1.0 MPI 2019, branco, manual", "Fiat Mobi"],
+            lacks=["Polo"],
+        ),
+        say(
+            "carros com menos de 30.000 km até 80 mil",
+            has=["Renault Kwid Zen 1.0 2023, branco, 15.200 km, R$ 59.990,00"],
+            lacks=["Gol"],
+        ),
     ),
     script(
         "comparisons",
@@ -353,15 +422,32 @@ STOCK = (
         ),
         say(
             "compara o HR-V com o Fastback",
-            has=["*Honda HR-V EXL 1.5 2023*: preço R$ 154.990,00", "No momento não temos Fiat Fastback para comparar."],
+            has=[
+                "*Honda HR-V EXL 1.5 2023*: preço R$ 154.990,00",
+                "No momento não temos Fiat Fastback para comparar.",
+            ],
         ),
     ),
     script(
         "search_price_and_menu_still_work",
-        say("oi", "tudo bem?", "vocês têm o Corolla 2024?", has=["Olá, Maria! Tudo ótimo por aqui", "Toyota Corolla XEi 2.0 2024"]),
+        say(
+            "oi",
+            "tudo bem?",
+            "vocês têm o Corolla 2024?",
+            has=["Olá, Maria! Tudo ótimo por aqui", "Toyota Corolla XEi 2.0 2024"],
+        ),
         say("tem hb20?", has=["Hyundai HB20 Comfort 1.0 2022, prata, R$ 72.990,00"], lacks=["HB20S"]),
-        say("quanto custa?", has=["O Hyundai HB20 Comfort 1.0 2022 (prata) está por R$ 72.990,00."], intent="price"),
-        say("asdfgh", has=["Não entendi muito bem"], intent="menu", buttons=["ver_carros", "agendar_test_drive", PERSON]),
+        say(
+            "quanto custa?",
+            has=["O Hyundai HB20 Comfort 1.0 2022 (prata) está por R$ 72.990,00."],
+            intent="price",
+        ),
+        say(
+            "asdfgh",
+            has=["Não entendi muito bem"],
+            intent="menu",
+            buttons=["ver_carros", "agendar_test_drive", PERSON],
+        ),
         tap("ver_carros", "Ver carros", has=["Alguns carros disponíveis agora:\n• Volkswagen Gol"]),
     ),
 )
@@ -369,7 +455,12 @@ STOCK = (
 OPT_OUT = (
     script(
         "opt_out_phrasings",
-        say("pode parar de me mandar mensagem", actions=[OptOut], has=["não vai mais receber mensagens"], intent="opt_out"),
+        say(
+            "pode parar de me mandar mensagem",
+            actions=[OptOut],
+            has=["não vai mais receber mensagens"],
+            intent="opt_out",
+        ),
         say("oi", actions=[OptIn], has=["Você voltou a receber nossas mensagens"]),
         say("não quero mais receber mensagens", actions=[OptOut]),
         say("tem Corolla?", actions=[OptIn], has=["voltou a receber", "Toyota Corolla XEi 2.0 2024"]),

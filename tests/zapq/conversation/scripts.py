@@ -71,10 +71,17 @@ def say(
 ) -> Turn:
     """The customer sends `texts` as one burst (or a photo with a caption, or a tap on a button)."""
     return Turn(
-        tuple(texts), kind, reply_id, tuple(has), tuple(lacks), tuple(buttons) if buttons is not None else None,
-        tuple(actions) if actions is not None else None, tuple(handoff_has), intent,
-        tuple(drives) if drives is not None else None,
-    )  # fmt: skip
+        texts=tuple(texts),
+        kind=kind,
+        reply_id=reply_id,
+        has=tuple(has),
+        lacks=tuple(lacks),
+        buttons=tuple(buttons) if buttons is not None else None,
+        actions=tuple(actions) if actions is not None else None,
+        handoff_has=tuple(handoff_has),
+        intent=intent,
+        drives=tuple(drives) if drives is not None else None,
+    )
 
 
 def photo(caption: str, **expected: object) -> Turn:
@@ -143,8 +150,11 @@ def _burst(turn: Turn, at: dt.datetime, index: int) -> list[InboundMessage]:
     count = len(turn.texts)
     return [
         message(
-            f"wamid.script.{index}.{position}", turn.kind, text, at - dt.timedelta(seconds=count - 1 - position),
+            f"wamid.script.{index}.{position}",
+            turn.kind,
+            text,
+            at - dt.timedelta(seconds=count - 1 - position),
             reply_id=turn.reply_id,
-        )  # fmt: skip
+        )
         for position, text in enumerate(turn.texts)
     ]

@@ -41,8 +41,8 @@ def engine(request: pytest.FixtureRequest, postgres_inventory: PostgresInventory
 def stored_drives(db: psycopg.Connection) -> Callable[[], list[Drive]]:
     def read() -> list[Drive]:
         rows = db.execute(
-            "SELECT t.status, t.starts_at, v.model FROM test_drives t LEFT JOIN vehicles v ON v.id = t.vehicle_id"
-            " WHERE t.wa_id = %s ORDER BY t.id",
+            "SELECT t.status, t.starts_at, v.model FROM test_drives t"
+            " LEFT JOIN vehicles v ON v.id = t.vehicle_id WHERE t.wa_id = %s ORDER BY t.id",
             (WA_ID,),
         ).fetchall()
         return [Drive(status, starts_at.astimezone(SAO_PAULO), model) for status, starts_at, model in rows]

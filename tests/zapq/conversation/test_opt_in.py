@@ -1,4 +1,4 @@
-"""Opting out and back in through the whole pipeline: the conversation's row says what the customer was told."""
+"""Opting out and back in through the whole pipeline: the stored row says what the customer was told."""
 
 from __future__ import annotations
 

@@ -3,7 +3,15 @@ from __future__ import annotations
 import datetime as dt
 
 from zapq.conversation.dealership import DEFAULT_OPENING_HOURS, OpeningHours
-from zapq.conversation.when import SAO_PAULO, describe_slot, find_day, find_time, local_now, slot_problem
+from zapq.conversation.when import (
+    SAO_PAULO,
+    describe_slot,
+    find_day,
+    find_days,
+    find_time,
+    local_now,
+    slot_problem,
+)
 
 WEDNESDAY = dt.date(2025, 11, 19)
 
@@ -49,9 +57,13 @@ def test_a_slot_must_be_in_the_future_and_within_opening_hours():
     now = local_now(dt.datetime(2025, 11, 19, 13, 0, tzinfo=dt.UTC))
 
     assert now.hour == 10
-    assert slot_problem(dt.datetime(2025, 11, 19, 9, 0, tzinfo=SAO_PAULO), now, HOURS) == "Esse horário já passou."
     assert (
-        slot_problem(dt.datetime(2025, 11, 23, 10, 0, tzinfo=SAO_PAULO), now, HOURS) == "Nesse dia a loja não abre."
+        slot_problem(dt.datetime(2025, 11, 19, 9, 0, tzinfo=SAO_PAULO), now, HOURS)
+        == "Esse horário já passou."
+    )
+    assert (
+        slot_problem(dt.datetime(2025, 11, 23, 10, 0, tzinfo=SAO_PAULO), now, HOURS)
+        == "Nesse dia a loja não abre."
     )
     assert (
         slot_problem(dt.datetime(2025, 11, 22, 14, 0, tzinfo=SAO_PAULO), now, HOURS) is not None
@@ -61,3 +73,16 @@ def test_a_slot_must_be_in_the_future_and_within_opening_hours():
 
 def test_a_slot_is_described_on_the_dealerships_clock():
     assert describe_slot(dt.datetime(2025, 11, 22, 13, 0, tzinfo=dt.UTC)) == "sábado, 22/11, às 10:00"
+
+
+def test_every_day_named_is_found_in_order():
+    today = dt.date(2025, 11, 19)
+
+    mentions = find_days("o de sexta para 25/11 ou depois de amanha", today)
+
+    assert [(mention.day, mention.how) for mention in mentions] == [
+        (dt.date(2025, 11, 21), "weekday"),
+        (dt.date(2025, 11, 25), "date"),
+        (dt.date(2025, 11, 21), "relative"),
+    ]
+    assert find_day("sexta ou 25/11", today) == dt.date(2025, 11, 25)  # a date wins over a weekday
