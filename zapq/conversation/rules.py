@@ -207,9 +207,10 @@ class RuleBasedEngine:
                 answer.booking_change = None
                 answer.say(CHANGE_DROPPED_TEXT, change.action)
                 return True
+            picks = reading.ordinal is not None or any(query.model for query in reading.queries)
             continues = (
-                reading.days or reading.time or reading.ordinal is not None
-                or any(query.model for query in reading.queries)
+                reading.days or reading.time
+                or (change.awaiting == "booking" and picks)
                 or (change.awaiting == "slot" and find_time(reading.text, bare_hour=True) is not None)
             )  # fmt: skip
             if not (continues or reading.wants_reschedule or reading.cancels_booking):
@@ -237,20 +238,14 @@ class RuleBasedEngine:
         starting = reading.offers_trade_in
         if not starting and draft is None:
             return False
+        asks_something_else = (
+            reading.asks_price or reading.wants_listing or reading.asks_about_the_store
+            or reading.asks_financing or reading.order is not None or reading.wants_test_drive
+        )  # fmt: skip
+        if not starting and asks_something_else:
+            return False  # a question about something else; the draft waits for its answer
         typed = "\n".join(message.text or "" for message in batch if readable_lines([message]))
         filled = fill_trade_in(draft, reading, typed)
-        if (
-            not starting
-            and draft is not None
-            and filled == draft
-            and (
-                reading.asks_price
-                or reading.wants_listing
-                or reading.asks_about_the_store
-                or reading.wants_human
-            )
-        ):
-            return False  # a question about something else; the draft waits
         question = next_trade_in_question(filled)
         opener = "Aceitamos sim seu carro na troca!" if starting and draft is None else "Anotado!"
         known = describe_trade_in(filled) if filled.model or filled.make else ""

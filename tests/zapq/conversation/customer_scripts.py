@@ -341,6 +341,35 @@ TRADE_IN = (
     ),
 )
 
+INTERRUPTIONS = (
+    script(
+        "a_question_in_the_middle_of_a_trade_in_is_answered_and_the_car_kept",
+        say("aceita meu carro na troca? é um Gol 2015", has=["Anotei: Volkswagen Gol 2015.", "quantos km"]),
+        say("quanto custa o Onix?", has=["Chevrolet Onix LT 1.0 Turbo 2023 (prata) está por R$ 79.990,00"]),
+        say(
+            "o meu tem 90 mil km",
+            actions=[Handoff],
+            handoff_has=["Carro para troca: Volkswagen Gol 2015, 90.000 km."],
+        ),
+    ),
+    script(
+        "a_question_in_the_middle_of_a_reschedule_is_answered_and_nothing_moves",
+        NIVUS_FRIDAY,
+        say("quero remarcar o test drive", has=["Para qual dia e horário"]),
+        say(
+            "quanto custa o Onix?",
+            has=["R$ 79.990,00"],
+            lacks=["Remarquei"],
+            drives=[Drive("booked", local(FRI, 10), "Nivus")],
+        ),
+        say(
+            "deixa pra lá, quero desmarcar o test drive",
+            has=["cancelei o seu test drive de sexta-feira, 21/11, às 10:00"],
+            drives=[Drive("cancelled", local(FRI, 10), "Nivus")],
+        ),
+    ),
+)
+
 STOCK = (
     script(
         "extremes",
@@ -478,4 +507,12 @@ OPT_OUT = (
     ),
 )
 
-SCRIPTS: tuple[Script, ...] = (*TEST_DRIVES, *STORE_FACTS, *FINANCING_SCRIPTS, *TRADE_IN, *STOCK, *OPT_OUT)
+SCRIPTS: tuple[Script, ...] = (
+    *TEST_DRIVES,
+    *STORE_FACTS,
+    *FINANCING_SCRIPTS,
+    *TRADE_IN,
+    *INTERRUPTIONS,
+    *STOCK,
+    *OPT_OUT,
+)
