@@ -31,7 +31,7 @@ import psycopg
 import redis
 
 from zapq import metrics
-from zapq.conversation.engine import ConversationEngine, EngineReply, Handoff, OptOut
+from zapq.conversation.engine import ConversationEngine, EngineReply, Handoff, OptIn, OptOut
 from zapq.conversation.store import (
     HUMAN,
     Conversation,
@@ -173,6 +173,7 @@ def _answer(
         turn,
         opted_out=any(isinstance(action, OptOut) for action in reply.actions),
         handoff=(batch_id, handoff.reason, handoff.summary) if handoff else None,
+        opted_in=any(isinstance(action, OptIn) for action in reply.actions),
     )
     services.on_turn(turn)
     if handoff is not None:

@@ -43,11 +43,37 @@ class TestDriveDraft(msgspec.Struct):
     awaiting: Literal["vehicle", "day", "time"] | None = None
 
 
+class BookingChangeDraft(msgspec.Struct):
+    """A booked test drive being moved or cancelled, across turns.
+
+    `test_drive_id` is None until the customer said which booking (they have several);
+    `day`/`time` are the new slot of a reschedule, filled one answer at a time.
+    """
+
+    action: Literal["reschedule", "cancel"]
+    test_drive_id: int | None = None
+    day: dt.date | None = None
+    time: dt.time | None = None
+    awaiting: Literal["booking", "slot"] | None = None
+
+
+class TradeInDraft(msgspec.Struct):
+    """The customer's own car offered in part-exchange, one slot per answer, for a person to value."""
+
+    make: str | None = None
+    model: str | None = None
+    year: int | None = None
+    km: int | None = None
+    awaiting: Literal["car", "year", "km"] | None = None
+
+
 class ConversationState(msgspec.Struct):
     """What the engine knows about one customer between bursts.
 
     `facts` holds small strings the engine wants back next time (the last model asked
     about, the cars of interest); its keys belong to the engine that wrote them.
+    `opted_out` is set by the caller from the conversation's row before each burst, so the
+    engine knows that a customer writing again is coming back (see `OptIn`).
     """
 
     wa_id: str
@@ -55,6 +81,9 @@ class ConversationState(msgspec.Struct):
     history: list[Turn] = []
     pending_test_drive: TestDriveDraft | None = None
     facts: dict[str, str] = {}
+    opted_out: bool = False
+    booking_change: BookingChangeDraft | None = None
+    trade_in: TradeInDraft | None = None
 
 
 class Handoff(msgspec.Struct, frozen=True, tag="handoff"):
@@ -66,6 +95,10 @@ class Handoff(msgspec.Struct, frozen=True, tag="handoff"):
 
 class OptOut(msgspec.Struct, frozen=True, tag="opt_out"):
     """The customer asked for no more messages."""
+
+
+class OptIn(msgspec.Struct, frozen=True, tag="opt_in"):
+    """A customer who had opted out wrote to us again: they receive messages again."""
 
 
 class BookTestDrive(msgspec.Struct, frozen=True, tag="book_test_drive"):
@@ -92,19 +125,21 @@ class CancelTestDrive(msgspec.Struct, frozen=True, tag="cancel_test_drive"):
     starts_at: dt.datetime
 
 
-Action = Handoff | OptOut | BookTestDrive | RescheduleTestDrive | CancelTestDrive
+Action = Handoff | OptOut | OptIn | BookTestDrive | RescheduleTestDrive | CancelTestDrive
 
 
 class EngineReply(msgspec.Struct, kw_only=True):
     """The answer to one burst. Empty `text` means send nothing (a batch of reactions only).
 
     `buttons` are (id, title) pairs for WhatsApp reply buttons: at most 3, titles at most 20 chars.
+    `intent` names what the reply answered ("search", "reschedule", ...), for logs; "" when unnamed.
     """
 
     text: str
     actions: list[Action] = []
     state: ConversationState
     buttons: list[tuple[str, str]] = []
+    intent: str = ""
 
     def __post_init__(self) -> None:
         if len(self.buttons) > MAX_BUTTONS:

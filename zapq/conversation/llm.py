@@ -38,6 +38,7 @@ from zapq.conversation.engine import (
     ConversationState,
     EngineReply,
     Handoff,
+    OptIn,
     OptOut,
     with_turns,
 )
@@ -51,6 +52,7 @@ from zapq.conversation.reading import BatchReading, read_batch
 from zapq.conversation.rules import (
     HANDOFF_REASON,
     HANDOFF_TEXT,
+    OPT_IN_TEXT,
     OPT_OUT_TEXT,
     handoff_summary,
     note_interest,
@@ -180,13 +182,19 @@ class LLMEngine:
             actions.append(Handoff(reason=reason, summary=self._handoff_summary(state, batch, facts, tools)))
             if tools.handoff is None:
                 text += f"\n\n{HANDOFF_TEXT}"
+        opted_out = state.opted_out
         if tools.opted_out:
             actions.append(OptOut())
+            opted_out = True
+        elif state.opted_out:  # writing to us again is consent to talk, as with the rules engine
+            actions.append(OptIn())
+            text = f"{OPT_IN_TEXT}\n\n{text}"
+            opted_out = False
         text = fit(text, MAX_TEXT_BODY)
         return EngineReply(
             text=text,
             actions=actions,
-            state=with_turns(state, batch, text, facts=facts, pending_test_drive=None),
+            state=with_turns(state, batch, text, facts=facts, pending_test_drive=None, opted_out=opted_out),
         )
 
     def _from_tools(self, tools: BurstTools) -> str:

@@ -18,8 +18,17 @@ from functools import lru_cache
 
 import msgspec
 
-from zapq.conversation.formatting import format_brl
-from zapq.conversation.when import find_day, find_time
+from zapq.conversation.car_filters import (
+    SearchOrder,
+    find_colour,
+    find_fuel,
+    find_max_km,
+    find_min_seats,
+    find_order,
+    find_transmission,
+)
+from zapq.conversation.formatting import FUEL_NAMES, format_brl, format_km
+from zapq.conversation.when import DayMention, find_day, find_days, find_time
 from zapq.whatsapp.events import InboundMessage, MessageKind
 
 OPT_OUT_WORDS = frozenset({"PARAR", "SAIR", "STOP"})
@@ -81,6 +90,7 @@ POPULAR_MODELS: tuple[tuple[str, str], ...] = (
     ("Nissan", "Frontier"), ("Ford", "Ka"), ("Ford", "Ranger"), ("Ford", "EcoSport"), ("Citroën", "C3"),
 )  # fmt: skip
 
+BODY_NAMES = {"suv": "SUV", "sedan": "sedã", "hatch": "hatch", "pickup": "picape"}
 BODY_TYPES = {
     "suv": "suv",
     "sedan": "sedan",
@@ -110,10 +120,57 @@ _LISTING = re.compile(
     r"|opcoes|carros disponiveis|seminovos|usados)\b"
 )
 _CANCEL = re.compile(r"\b(?:cancelar|cancela|desisto|deixa pra la|esquece)\b")
+_OPT_OUT_PHRASE = re.compile(
+    r"\b(?:(?:parar?|pare|parem) de (?:me )?(?:mandar|enviar) (?:mais )?mensage(?:m|ns)"
+    r"|nao (?:quero|desejo) (?:mais )?receber (?:mais )?(?:nenhuma )?(?:mensage(?:m|ns)|nada)"
+    r"|nao (?:me )?(?:mande|mandem|manda|envie|enviem|envia) mais (?:mensage(?:m|ns)|nada)"
+    r"|nao quero mais (?:mensage(?:m|ns)|contato)"
+    r"|me (?:tira|tire|tirem|remove|remova|removam|exclui|exclua|retira|retire) d[ao]s?"
+    r" (?:sua |essa |dessa )?(?:lista|contatos|cadastro)"
+    r"|descadastr(?:ar|a|e|em))\b"
+)
+_NOT_OPT_OUT = re.compile(r"\bnao (?:precisa|quero|pode|e pra|vai) (?:\w+ )?parar\b")
+_RESCHEDULE = re.compile(
+    r"\b(?:remarc\w*|reagend\w*|adiar|adia|(?:mudar|muda|mudo|trocar|troca|troco|alterar|altera)"
+    r" (?:o |a )?(?:dia|data|horario|hora)\b)"
+)
+_CANCEL_BOOKING = re.compile(
+    r"\b(?:cancelar|cancela|cancele|cancelo|desmarcar|desmarca|desmarque"
+    r"|nao vou (?:mais )?(?:poder|conseguir) ir)\b"
+)
+_MENTIONS_TEST_DRIVE = re.compile(
+    r"\b(?:test[\s-]?drive|testdrive|agendamento|agendado|visita|horario marcado)\b"
+)
+_ADDRESS = re.compile(
+    r"\b(?:onde (?:fica|e|esta|estao|voces ficam|vcs ficam)|endereco|localizacao"
+    r"|como (?:chego|chegar|faco pra chegar)|qual (?:o )?local)\b"
+)
+_HOURS = re.compile(
+    r"\b(?:que horas? (?:voces |vcs |a loja )?(?:abre|abrem|fecha|fecham|funciona|funcionam|atende|atendem)"
+    r"|horarios? de (?:funcionamento|atendimento)|ate que horas|qual (?:e )?o horario (?:da loja|de voces)"
+    r"|(?:abre|abrem|funciona|funcionam|esta aberta|estao abertos|atende|atendem|fecha|fecham)"
+    r" (?:hoje|amanha|depois de amanha|no|na|aos|sabado|domingo|segunda|terca|quarta|quinta|sexta|feriado))\b"
+)
+_PHONE = re.compile(
+    r"\b(?:telefone|fone|numero (?:de telefone|da loja|pra ligar|para ligar)|ligar pra (?:voces|loja)"
+    r"|contato da loja)\b"
+)
+_DOCUMENTS = re.compile(r"\b(?:documentos?|documentacao|papelada)\b")
+_FINANCING = re.compile(r"\b(?:financ\w*|parcel\w*|entrada|prestac\w*|simulac\w*|simular|a prazo)\b")
+_TRADE_IN = re.compile(
+    r"\b(?:(?:na|de|como|pra|para|em) troca|trocar (?:o )?meu|aceita(?:m)? (?:o )?meu"
+    r"|avalia(?:m|r)? (?:o )?meu|meu carro atual|meu carro (?:na|como|de) (?:troca|entrada)|usado na troca)\b"
+)
+_COMPARISON = re.compile(
+    r"\b(?:diferenca|compar\w*|versus|vs|qual (?:e )?(?:o )?melhor|qual (?:vale|compensa) mais)\b"
+)
+_ORDINAL = re.compile(r"^\s*(?:o |a )?(primeir[oa]|segundo|terceir[oa]|ultim[oa]|[1-9])\s*[.!]?\s*$")
+_ORDINALS = {"primeir": 1, "segundo": 2, "terceir": 3, "ultim": -1}
 _YEAR = re.compile(r"(?<![\d/.,])(19[89]\d|20[0-4]\d)(?![\d/.,])")
 _BUDGET = re.compile(
     r"\b(?:ate|abaixo de|menos de|no maximo|maximo de|orcamento de)\s*(?:r\$\s*)?"
-    r"(\d{1,3}(?:\.\d{3})+|\d+)(?:,\d{1,2})?(?![\d.,]|\s*(?:h\b|hs\b|horas?\b|:|/))\s*(mil\b|k\b)?"
+    r"(\d{1,3}(?:\.\d{3})+|\d+)(?:,\d{1,2})?(?![\d.,]|\s*(?:h\b|hs\b|horas?\b|:|/))"
+    r"(?!\s*(?:mil\s*|k\s*)?(?:km|kms|quilometros?)\b)\s*(mil\b|k\b)?"
 )
 _BODY = re.compile(r"\b(suvs?|sedans?|seda|hatch(?:back)?s?|picapes?|pick[\s-]?ups?|caminhonetes?)\b")
 
@@ -133,19 +190,39 @@ class VehicleQuery(msgspec.Struct, frozen=True):
     min_seats: int | None = None
 
     def describe(self) -> str:
-        """'Toyota Corolla 2020', 'SUV até R$ 120.000,00', 'carros da Fiat'."""
+        """'Toyota Corolla 2020', 'SUV automático até R$ 120.000,00', 'carros da Fiat', 'carro branco'."""
         words = [word for word in (self.make, self.model) if word]
         if self.body_type:
-            words.insert(0, self.body_type.upper() if self.body_type == "suv" else self.body_type)
+            words.insert(0, self.body_type.upper() if self.body_type == "suv" else BODY_NAMES[self.body_type])
         if self.year:
             words.append(str(self.year))
         if not words:
-            words.append("carros")
+            words.append("carro")
         elif not self.model and not self.body_type and self.make:
             words = ["carros da", *words]
+        if self.transmission:
+            words.append("automático" if self.transmission == "automatic" else "manual")
+        if self.fuel:
+            words.append(FUEL_NAMES[self.fuel] if self.fuel != "diesel" else "a diesel")
+        if self.colour:
+            words.append(self.colour)
+        if self.min_seats:
+            words.append(f"com {self.min_seats} lugares")
+        if self.max_km is not None:
+            words.append(f"com até {format_km(self.max_km)}")
         if self.max_price is not None:
             words.append(f"até {format_brl(self.max_price)}")
         return " ".join(words)
+
+    def shown_details(self) -> tuple[str, ...]:
+        """What a listing line should add for this query: the gearbox, fuel, km or seats asked for."""
+        details = [
+            ("transmission", self.transmission),
+            ("fuel", self.fuel),
+            ("km", self.max_km is not None),
+            ("seats", self.min_seats),
+        ]
+        return tuple(name for name, asked in details if asked)
 
 
 class BatchReading(msgspec.Struct, frozen=True, kw_only=True):
@@ -166,6 +243,23 @@ class BatchReading(msgspec.Struct, frozen=True, kw_only=True):
     reactions_only: bool = False
     day: dt.date | None = None
     time: dt.time | None = None
+    days: list[DayMention] = []
+    order: SearchOrder | None = None
+    wants_reschedule: bool = False
+    cancels_booking: bool = False
+    mentions_test_drive: bool = False
+    asks_address: bool = False
+    asks_hours: bool = False
+    asks_phone: bool = False
+    asks_documents: bool = False
+    asks_financing: bool = False
+    offers_trade_in: bool = False
+    wants_comparison: bool = False
+    ordinal: int | None = None
+
+    @property
+    def asks_about_the_store(self) -> bool:
+        return self.asks_address or self.asks_hours or self.asks_phone or self.asks_documents
 
 
 def fold(text: str) -> str:
@@ -181,8 +275,15 @@ def search_key(text: str) -> str:
 
 
 def is_opt_out(message: InboundMessage) -> bool:
-    """Exactly PARAR, SAIR or STOP, whatever the case and surrounding spaces."""
-    return message.kind in TYPED_KINDS and (message.text or "").strip().upper() in OPT_OUT_WORDS
+    """PARAR, SAIR or STOP alone (any case), or a plain request to stop messaging: "pode parar de me
+    mandar mensagem", "não quero mais receber mensagens", "me tira da lista". Never a sentence that
+    merely contains a stop word ("não consigo parar de pensar no Compass")."""
+    if message.kind not in TYPED_KINDS or not message.text:
+        return False
+    if message.text.strip().upper() in OPT_OUT_WORDS:
+        return True
+    folded = fold(message.text)
+    return bool(_OPT_OUT_PHRASE.search(folded)) and not _NOT_OPT_OUT.search(folded)
 
 
 def readable_lines(batch: Iterable[InboundMessage]) -> list[str]:
@@ -223,32 +324,60 @@ def read_batch(
         reactions_only=bool(batch) and all(message.kind == "reaction" for message in batch),
         day=find_day(text, today),
         time=find_time(text),
+        days=find_days(text, today),
+        order=find_order(text),
+        wants_reschedule=bool(_RESCHEDULE.search(text)),
+        cancels_booking=bool(_CANCEL_BOOKING.search(text)),
+        mentions_test_drive=bool(_MENTIONS_TEST_DRIVE.search(text)),
+        asks_address=bool(_ADDRESS.search(text)),
+        asks_hours=bool(_HOURS.search(text)),
+        asks_phone=bool(_PHONE.search(text)),
+        asks_documents=bool(_DOCUMENTS.search(text)),
+        asks_financing=bool(_FINANCING.search(text)),
+        offers_trade_in=bool(_TRADE_IN.search(text)),
+        wants_comparison=bool(_COMPARISON.search(text)),
+        ordinal=find_ordinal(text),
     )
 
 
+def find_ordinal(folded_text: str) -> int | None:
+    """A whole answer that picks from a numbered list: 'o primeiro' -> 1, '2' -> 2, 'o último' -> -1."""
+    match = _ORDINAL.match(folded_text)
+    if not match:
+        return None
+    word = match.group(1)
+    if word.isdigit():
+        return int(word)
+    return next(number for prefix, number in _ORDINALS.items() if word.startswith(prefix))
+
+
 def find_vehicle_queries(folded_text: str, known_models: Iterable[tuple[str, str]]) -> list[VehicleQuery]:
-    """One query per model mentioned, or one for a make, year, budget or body type alone; else none."""
+    """One query per model mentioned, or one per make, or one for filters alone (year, budget, body type,
+    gearbox, fuel, km, colour, seats); else none. The filters narrow every query."""
     year_match = _YEAR.search(folded_text)
-    year = int(year_match.group(1)) if year_match else None
-    max_price = find_budget(folded_text)
     body_match = _BODY.search(folded_text)
-    body_type = _body_type(body_match.group(1)) if body_match else None
+    filters = VehicleQuery(
+        year=int(year_match.group(1)) if year_match else None,
+        max_price=find_budget(folded_text),
+        body_type=_body_type(body_match.group(1)) if body_match else None,
+        transmission=find_transmission(folded_text),
+        fuel=find_fuel(folded_text),
+        max_km=find_max_km(folded_text),
+        colour=find_colour(folded_text),
+        min_seats=find_min_seats(folded_text),
+    )
     makes = [
         canonical for alias, canonical in MAKE_ALIASES.items() if re.search(rf"\b{alias}\b", folded_text)
     ]
     models = find_models(folded_text, known_models)
     if models:
         return [
-            VehicleQuery(make=make, model=model, year=year, max_price=max_price, body_type=None)
-            for make, model in models
+            msgspec.structs.replace(filters, make=make, model=model, body_type=None) for make, model in models
         ]
     if makes:
-        return [
-            VehicleQuery(make=make, year=year, max_price=max_price, body_type=body_type)
-            for make in dict.fromkeys(makes)
-        ]
-    if year or max_price is not None or body_type:
-        return [VehicleQuery(year=year, max_price=max_price, body_type=body_type)]
+        return [msgspec.structs.replace(filters, make=make) for make in dict.fromkeys(makes)]
+    if filters != VehicleQuery():
+        return [filters]
     return []
 
 

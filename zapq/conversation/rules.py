@@ -1,82 +1,94 @@
-"""The default engine: PT-BR answers from keyword rules and the inventory, with no network.
+"""The default engine: PT-BR answers from keyword rules, the inventory and the dealership's facts, offline.
 
-One reply per burst, built in a fixed order: a greeting when the customer greeted, a word
-on any media they sent, then the answer to the main request (handoff, test-drive booking,
-price, search, in that priority), or the menu when nothing was understood.
+One reply per burst, built in a fixed order: a greeting when the customer greeted (and, for a customer
+who had opted out, that they receive messages again), a word on any media they sent, then the answer to
+the main request, in this priority: handoff, a change to a booked test drive (reschedule, cancel), a
+test drive being drafted and dropped, a trade-in, the store's address/hours/phone/documents, financing,
+a comparison, booking a test drive, the cheapest/dearest/newest car, price, search; or the menu when
+nothing was understood.
 
 A batch of reactions only gets an empty reply, meaning "send nothing", and the state comes
-back unchanged: a thumbs-up is not a question.
+back unchanged: a thumbs-up is not a question. A confirmation (booked, moved, cancelled) is written
+from what the inventory call returned, never from what was asked.
 
-Facts this engine keeps in `ConversationState.facts`:
-`shown` (ids of the cars last listed, so "quanto custa?" and "quero testar" know which),
-`last_search`, `interest` (what the customer asked about, for the person taking over) and
-`test_drive` (the booked slot).
+Facts this engine keeps in `ConversationState.facts`: `shown` (ids of the cars last listed, so "quanto
+custa?" and "quero testar" know which), `last_search` and `interest` (what the customer asked about,
+for the person taking over).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from typing import TypeVar
 
 import msgspec
 
+from zapq.conversation.answer import Answer
+from zapq.conversation.booking_changes import BookingChanges, active_booking_lines
 from zapq.conversation.dealership import Dealership, default_dealership
+from zapq.conversation.dealership_answers import financing_answer, find_down_payment, store_answer
 from zapq.conversation.engine import (
-    Action,
+    BookingChangeDraft,
     BookTestDrive,
     ConversationState,
     EngineReply,
     Handoff,
+    OptIn,
     OptOut,
     TestDriveDraft,
+    TradeInDraft,
     with_turns,
 )
-from zapq.conversation.formatting import fit, format_brl, vehicle_line, vehicle_name
+from zapq.conversation.formatting import fit, vehicle_line, vehicle_name
 from zapq.conversation.inventory import InventoryLookup
 from zapq.conversation.reading import BatchReading, MenuChoice, VehicleQuery, read_batch, readable_lines
-from zapq.conversation.vehicle import Vehicle
-from zapq.conversation.when import (
-    OPENING_HOURS_TEXT,
-    SAO_PAULO,
-    day_is_open,
-    describe_day,
-    describe_opening_hours,
-    describe_slot,
-    find_time,
-    local_now,
-    slot_problem,
-)
+from zapq.conversation.stock_answers import NEXT_STEP_BUTTONS, StockAnswers, note_interest
+from zapq.conversation.trade_in import describe_trade_in, fill_trade_in, next_trade_in_question
+from zapq.conversation.when import SAO_PAULO, describe_day, describe_slot, find_time, local_now, slot_problem
 from zapq.whatsapp.client import MAX_BUTTONS_BODY, MAX_TEXT_BODY
 from zapq.whatsapp.events import InboundMessage, MessageKind
 
-MAX_LISTED = 3
-MAX_INTERESTS = 4
+__all__ = [
+    "HANDOFF_REASON",
+    "HANDOFF_TEXT",
+    "RuleBasedEngine",
+    "handoff_summary",
+    "note_interest",
+    "opt_out_reply",
+]
+
+_Draft = TypeVar("_Draft", TestDriveDraft, BookingChangeDraft, TradeInDraft)
+
 MAX_GREETING_NAME = 30  # a profile name may be 256 characters of anything
 HANDOFF_REASON = "customer_request"
+TRADE_IN_REASON = "trade_in"
 
-MENU_BUTTONS: list[tuple[str, str]] = [
-    (MenuChoice.SEE_CARS, "Ver carros"),
-    (MenuChoice.BOOK_TEST_DRIVE, "Agendar test drive"),
-    (MenuChoice.TALK_TO_PERSON, "Falar com atendente"),
-]
-NEXT_STEP_BUTTONS = MENU_BUTTONS[1:]
+MENU_BUTTONS: list[tuple[str, str]] = [(MenuChoice.SEE_CARS, "Ver carros"), *NEXT_STEP_BUTTONS]
 
 OPT_OUT_TEXT = (
     "Pronto, você não vai mais receber mensagens nossas. Se quiser voltar a conversar, é só mandar um oi."
 )
+OPT_IN_TEXT = (
+    "Que bom ter você de volta! Você voltou a receber nossas mensagens (se quiser parar, é só mandar PARAR)."
+)
 HANDOFF_TEXT = "Claro! Um atendente vai falar com você em breve."
-EMPTY_STOCK_TEXT = "No momento estamos sem carros disponíveis. Quer que um atendente fale com você?"
 THANKS_TEXT = "Por nada! Se precisar de mais alguma coisa, é só chamar."
-CANCELLED_TEXT = "Tudo bem, cancelei o agendamento do test drive. Se quiser marcar outro dia, é só falar."
+DRAFT_DROPPED_TEXT = (
+    "Tudo bem, deixei o agendamento de lado: nenhum test drive foi marcado. Se quiser marcar, é só falar."
+)
+CHANGE_DROPPED_TEXT = "Tudo bem, não mudei nada: seu test drive continua como estava."
+TRADE_IN_DROPPED_TEXT = "Tudo bem, deixei a avaliação do seu carro de lado. Se mudar de ideia, é só falar."
 INTRO_TEXT = (
     "Sou o assistente virtual da loja. Posso te mostrar os carros do estoque, passar preços"
     " e agendar um test drive. Como posso ajudar?"
 )
 MENU_TEXT = (
     "Não entendi muito bem, desculpe. Posso te ajudar com:\n"
-    '• carros do estoque (ex.: "tem HB20?" ou "SUV até 120 mil")\n'
-    "• preços\n"
-    "• agendar um test drive\n"
+    '• carros do estoque (ex.: "tem HB20?" ou "SUV automático até 120 mil")\n'
+    "• preços e simulação de financiamento\n"
+    "• agendar, remarcar ou cancelar um test drive\n"
+    "• avaliar seu carro na troca\n"
+    "• endereço e horário da loja\n"
     "• falar com um atendente"
 )
 MEDIA_TEXTS: dict[MessageKind, str] = {
@@ -94,23 +106,14 @@ MEDIA_HINT = "Em que posso ajudar? Posso mostrar carros, passar preços ou agend
 SALUTATIONS = {"bom dia": "Bom dia", "boa tarde": "Boa tarde", "boa noite": "Boa noite"}
 
 
-@dataclass
-class _Answer:
-    """The reply being assembled for one burst."""
-
-    facts: dict[str, str]
-    draft: TestDriveDraft | None
-    parts: list[str] = field(default_factory=list)
-    actions: list[Action] = field(default_factory=list)
-    buttons: list[tuple[str, str]] = field(default_factory=list)
-
-
 class RuleBasedEngine:
-    """`ConversationEngine` from keyword rules and `inventory`; books test drives through it."""
+    """`ConversationEngine` from keyword rules, `inventory` and `dealership`; books and changes test drives"""
 
     def __init__(self, inventory: InventoryLookup, dealership: Dealership | None = None) -> None:
         self.inventory = inventory
         self.dealership = dealership or default_dealership()
+        self.stock = StockAnswers(inventory)
+        self.bookings = BookingChanges(inventory, self.dealership.opening_hours)
 
     def reply(self, state: ConversationState, batch: list[InboundMessage]) -> EngineReply:
         if not batch or all(message.kind == "reaction" for message in batch):
@@ -119,21 +122,29 @@ class RuleBasedEngine:
         reading = read_batch(batch, self.inventory.models(), now.date())
         if reading.opt_out:
             return opt_out_reply(state, batch)
-        draft = msgspec.structs.replace(state.pending_test_drive) if state.pending_test_drive else None
-        answer = _Answer(facts=dict(state.facts), draft=draft)
+        answer = Answer(
+            facts=dict(state.facts),
+            draft=_copy(state.pending_test_drive),
+            booking_change=_copy(state.booking_change),
+            trade_in=_copy(state.trade_in),
+        )
         opening = greeting_text(state.profile_name, reading)
         if opening:
             answer.parts.append(opening)
+        if state.opted_out:
+            answer.parts.append(OPT_IN_TEXT)
+            answer.actions.append(OptIn())
         answer.parts.extend(MEDIA_TEXTS[kind] for kind in reading.media_kinds)
         if not self._answer_request(state, batch, reading, now, answer):
             self._answer_small_talk(reading, opening, answer)
         # Meta refuses a body over its limit, and a refused reply leaves the customer with none.
         text = fit("\n\n".join(answer.parts), MAX_BUTTONS_BODY if answer.buttons else MAX_TEXT_BODY)
+        new_state = with_turns(
+            state, batch, text, pending_test_drive=answer.draft, facts=answer.facts,
+            booking_change=answer.booking_change, trade_in=answer.trade_in, opted_out=False,
+        )  # fmt: skip
         return EngineReply(
-            text=text,
-            actions=answer.actions,
-            state=with_turns(state, batch, text, pending_test_drive=answer.draft, facts=answer.facts),
-            buttons=answer.buttons,
+            text=text, actions=answer.actions, state=new_state, buttons=answer.buttons, intent=answer.intent
         )
 
     def _answer_request(
@@ -142,123 +153,182 @@ class RuleBasedEngine:
         batch: list[InboundMessage],
         reading: BatchReading,
         now: dt.datetime,
-        answer: _Answer,
+        answer: Answer,
     ) -> bool:
         """Answer the main request, if the burst makes one; False when there is none."""
         if reading.wants_human:
             note_interest(answer.facts, reading.queries)
-            summary = handoff_summary(state, batch, answer.facts)
+            summary = handoff_summary(
+                state, batch, answer.facts, inventory=self.inventory, trade_in=answer.trade_in
+            )
             answer.actions.append(Handoff(reason=HANDOFF_REASON, summary=summary))
-            answer.parts.append(HANDOFF_TEXT)
+            answer.say(HANDOFF_TEXT, "handoff")
             return True
-        if answer.draft is not None and reading.cancels:
+        if self._answer_booking_change(state.wa_id, reading, now, answer):
+            return True
+        if answer.draft is not None and reading.cancels and not reading.days:
             answer.draft = None
-            answer.parts.append(CANCELLED_TEXT)
+            answer.say(DRAFT_DROPPED_TEXT, "test_drive")
             return True
-        asks_something_else = reading.asks_price or reading.wants_listing
-        if reading.wants_test_drive or (answer.draft is not None and not asks_something_else):
+        if self._answer_trade_in(state, batch, reading, answer):
+            return True
+        asks_something_else = (
+            reading.asks_price or reading.wants_listing or reading.asks_about_the_store
+            or reading.asks_financing or reading.order is not None or self._comparison(reading) is not None
+        )  # fmt: skip
+        if reading.asks_about_the_store:
+            answer.say(store_answer(self.dealership, reading, now.date()), "facts")
+        elif reading.asks_financing:
+            self._answer_financing(reading, answer)
+        elif (models := self._comparison(reading)) is not None:
+            self.stock.comparison_answer(models, answer)
+        elif reading.wants_test_drive or (answer.draft is not None and not asks_something_else):
             self._continue_test_drive(state.wa_id, reading, now, answer)
             return True
-        if reading.asks_price:
-            self._answer_price(reading, answer)
+        elif reading.order is not None:
+            self.stock.extreme_answer(reading, answer)
+        elif reading.asks_price:
+            self.stock.price_answer(reading, answer)
         elif reading.queries or reading.wants_listing:
-            self._answer_search(reading, answer)
+            self.stock.search_answer(reading, answer)
         else:
             return False
         if answer.draft is not None:
             answer.parts.append(self._next_question(answer.draft, answer)[0])
         return True
 
-    def _answer_small_talk(self, reading: BatchReading, opening: str | None, answer: _Answer) -> None:
+    def _answer_booking_change(
+        self, wa_id: str, reading: BatchReading, now: dt.datetime, answer: Answer
+    ) -> bool:
+        """Reschedule or cancel a booked test drive, or carry on with one asked earlier."""
+        change = answer.booking_change
+        if change is not None:
+            if reading.cancels and not reading.cancels_booking:
+                answer.booking_change = None
+                answer.say(CHANGE_DROPPED_TEXT, change.action)
+                return True
+            picks = reading.ordinal is not None or any(query.model for query in reading.queries)
+            continues = (
+                reading.days or reading.time
+                or (change.awaiting == "booking" and picks)
+                or (change.awaiting == "slot" and find_time(reading.text, bare_hour=True) is not None)
+            )  # fmt: skip
+            if not (continues or reading.wants_reschedule or reading.cancels_booking):
+                answer.booking_change = None  # the customer moved on to something else
+        wants_cancel = reading.cancels_booking or (reading.cancels and reading.mentions_test_drive)
+        if reading.wants_reschedule and (answer.draft is None or self.inventory.active_test_drives(wa_id)):
+            self.bookings.continue_change(wa_id, "reschedule", reading, now, answer)
+        elif wants_cancel and not (answer.draft is not None and not reading.days):
+            self.bookings.continue_change(wa_id, "cancel", reading, now, answer)
+        elif answer.booking_change is not None:
+            self.bookings.continue_change(wa_id, answer.booking_change.action, reading, now, answer)
+        else:
+            return False
+        return True
+
+    def _answer_trade_in(
+        self, state: ConversationState, batch: list[InboundMessage], reading: BatchReading, answer: Answer
+    ) -> bool:
+        """Collect the customer's car (model, year, km), then hand off to a person who values it."""
+        draft = answer.trade_in
+        if draft is not None and reading.cancels:
+            answer.trade_in = None
+            answer.say(TRADE_IN_DROPPED_TEXT, "trade_in")
+            return True
+        starting = reading.offers_trade_in
+        if not starting and draft is None:
+            return False
+        asks_something_else = (
+            reading.asks_price or reading.wants_listing or reading.asks_about_the_store
+            or reading.asks_financing or reading.order is not None or reading.wants_test_drive
+        )  # fmt: skip
+        if not starting and asks_something_else:
+            return False  # a question about something else; the draft waits for its answer
+        typed = "\n".join(message.text or "" for message in batch if readable_lines([message]))
+        filled = fill_trade_in(draft, reading, typed)
+        question = next_trade_in_question(filled)
+        opener = "Aceitamos sim seu carro na troca!" if starting and draft is None else "Anotado!"
+        known = describe_trade_in(filled) if filled.model or filled.make else ""
+        if question is not None:
+            answer.trade_in = filled
+            noted = f" Anotei: {known}." if known and starting else ""
+            if starting and draft is None:
+                question = f"Para um consultor avaliar, me conta: {question[0].lower()}{question[1:]}"
+            answer.say(f"{opener}{noted} {question}", "trade_in")
+            return True
+        answer.trade_in = None
+        summary = handoff_summary(state, batch, answer.facts, inventory=self.inventory, trade_in=filled)
+        answer.actions.append(Handoff(reason=TRADE_IN_REASON, summary=summary))
+        answer.say(
+            f"Anotei: {known}. Um consultor vai avaliar seu carro e falar com você em breve com a proposta.",
+            "trade_in",
+        )
+        return True
+
+    def _answer_financing(self, reading: BatchReading, answer: Answer) -> None:
+        vehicle = None
+        if reading.queries:
+            note_interest(answer.facts, reading.queries)
+            found, _ = self.stock.search(reading.queries)
+            vehicle = found[0] if found else None
+        else:
+            shown = self.stock.shown_vehicles(answer.facts)
+            if len(shown) > 1:
+                answer.say(
+                    "Para qual carro você quer a simulação de financiamento?\n"
+                    + "\n".join(vehicle_line(vehicle) for vehicle in shown),
+                    "financing",
+                )
+                answer.buttons = [NEXT_STEP_BUTTONS[1]]
+                return
+            vehicle = shown[0] if shown else None
+        if vehicle is not None:
+            answer.facts["shown"] = str(vehicle.id)
+        answer.say(financing_answer(self.dealership, vehicle, find_down_payment(reading.text)), "financing")
+        answer.buttons = [NEXT_STEP_BUTTONS[1]]
+
+    def _comparison(self, reading: BatchReading) -> list[VehicleQuery] | None:
+        """The models to compare ("a diferença entre o HR-V e o Compass"); None when not a comparison."""
+        models = [query for query in reading.queries if query.model]
+        return models if reading.wants_comparison and len(models) >= 2 else None
+
+    def _answer_small_talk(self, reading: BatchReading, opening: str | None, answer: Answer) -> None:
         if reading.thanks:
-            answer.parts.append(THANKS_TEXT)
+            answer.say(THANKS_TEXT, "small_talk")
         elif reading.media_kinds:
+            answer.intent = "media"
             if not MEDIA_THAT_ASK_FOR_TEXT.intersection(reading.media_kinds):
                 answer.parts.append(MEDIA_HINT)
                 answer.buttons = list(MENU_BUTTONS)
         elif opening:
-            answer.parts.append(INTRO_TEXT)
+            answer.say(INTRO_TEXT, "small_talk")
             answer.buttons = list(MENU_BUTTONS)
         else:
-            answer.parts.append(MENU_TEXT)
+            answer.say(MENU_TEXT, "menu")
             answer.buttons = list(MENU_BUTTONS)
-
-    def _answer_search(self, reading: BatchReading, answer: _Answer) -> None:
-        if not reading.queries:
-            vehicles = self.inventory.search(limit=MAX_LISTED)
-            if not vehicles:
-                answer.parts.append(EMPTY_STOCK_TEXT)
-                answer.buttons = [MENU_BUTTONS[2]]
-                return
-            answer.facts["shown"] = _ids(vehicles)
-            answer.parts.append(
-                "Alguns carros disponíveis agora:\n"
-                + "\n".join(vehicle_line(vehicle) for vehicle in vehicles)
-                + "\n\nMe conta o modelo, a marca ou quanto quer investir"
-                ' (ex.: "SUV até 120 mil") que eu procuro para você.'
-            )
-            answer.buttons = list(NEXT_STEP_BUTTONS)
-            return
-        note_interest(answer.facts, reading.queries)
-        found, missing = self._search(reading.queries)
-        if not found:
-            self._say_not_found(missing[0], answer)
-            return
-        answer.facts["shown"] = _ids(found)
-        opener = "Temos sim!" if any(query.model for query in reading.queries) else "Encontrei estas opções:"
-        lines = "\n".join(vehicle_line(vehicle) for vehicle in found)
-        lacking = "".join(f"\n\nNo momento não temos {query.describe()}." for query in missing)
-        follow_up = (
-            "Quer agendar um test drive ou saber mais de algum deles?"
-            if len(found) > 1
-            else ("Quer agendar um test drive?")
-        )
-        answer.parts.append(f"{opener}\n{lines}{lacking}\n\n{follow_up}")
-        answer.buttons = list(NEXT_STEP_BUTTONS)
-
-    def _answer_price(self, reading: BatchReading, answer: _Answer) -> None:
-        if reading.queries:
-            note_interest(answer.facts, reading.queries)
-            found, missing = self._search(reading.queries)
-            if not found:
-                self._say_not_found(missing[0], answer)
-                return
-        else:
-            found = self._shown_vehicles(answer.facts)
-            if not found:
-                answer.parts.append(
-                    'De qual carro você quer saber o preço? Me diga o modelo (ex.: "quanto custa o Onix?").'
-                )
-                return
-        answer.facts["shown"] = _ids(found)
-        if len(found) == 1:
-            vehicle = found[0]
-            prices = f"O {vehicle_name(vehicle)} ({vehicle.colour}) está por {format_brl(vehicle.price)}."
-        else:
-            prices = "Os preços que temos:\n" + "\n".join(vehicle_line(vehicle) for vehicle in found)
-        answer.parts.append(f"{prices}\n\nQuer agendar um test drive?")
-        answer.buttons = list(NEXT_STEP_BUTTONS)
 
     def _continue_test_drive(
-        self, wa_id: str, reading: BatchReading, now: dt.datetime, answer: _Answer
+        self, wa_id: str, reading: BatchReading, now: dt.datetime, answer: Answer
     ) -> None:
         """Fill what this burst gives (car, day, time); book when all are known, else ask for the next."""
+        answer.intent = "test_drive"
+        hours = self.dealership.opening_hours
         draft = answer.draft or TestDriveDraft()
         if reading.queries:
             note_interest(answer.facts, reading.queries)
-            found, missing = self._search(reading.queries)
+            found, missing = self.stock.search(reading.queries)
             if not found:
                 answer.draft = msgspec.structs.replace(
                     draft, day=reading.day or draft.day, time=reading.time or draft.time, awaiting="vehicle"
                 )
-                self._say_not_found(missing[0], answer, question="Quer testar um destes?")
+                self.stock.say_not_found(missing[0], answer, question="Quer testar um destes?")
                 return
             draft.vehicle_id, draft.any_vehicle = found[0].id, False
         elif draft.vehicle_id is None and not draft.any_vehicle:
             if draft.awaiting == "vehicle":
                 draft.any_vehicle = True  # answered without naming a car: they will choose at the store
             else:
-                shown = self._shown_vehicles(answer.facts)
+                shown = self.stock.shown_vehicles(answer.facts)
                 draft.vehicle_id = shown[0].id if len(shown) == 1 else None
         draft.day = reading.day or draft.day
         draft.time = reading.time or draft.time
@@ -267,11 +337,11 @@ class RuleBasedEngine:
         problem = None
         if draft.day is not None and draft.day < now.date():
             problem, draft.day = "Esse dia já passou.", None
-        elif draft.day is not None and not day_is_open(draft.day):
+        elif draft.day is not None and hours.on(draft.day) is None:
             problem, draft.day = "Nesse dia a loja não abre.", None
         elif draft.day is not None and draft.time is not None:
             starts_at = dt.datetime.combine(draft.day, draft.time, tzinfo=SAO_PAULO)
-            problem = slot_problem(starts_at, now)
+            problem = slot_problem(starts_at, now, hours)
             if problem is None:
                 self._book(wa_id, draft.vehicle_id, starts_at, answer)
                 return
@@ -280,10 +350,11 @@ class RuleBasedEngine:
         answer.draft = msgspec.structs.replace(draft, awaiting=awaiting)
         answer.parts.append(f"{problem} {question}" if problem else question)
 
-    def _next_question(self, draft: TestDriveDraft, answer: _Answer) -> tuple[str, str]:
+    def _next_question(self, draft: TestDriveDraft, answer: Answer) -> tuple[str, str]:
         """The question for the first missing slot, and that slot's name."""
+        hours = self.dealership.opening_hours
         if draft.vehicle_id is None and not draft.any_vehicle:
-            shown = self._shown_vehicles(answer.facts)
+            shown = self.stock.shown_vehicles(answer.facts)
             options = "".join(f"\n{vehicle_line(vehicle)}" for vehicle in shown)
             return (
                 f"Qual carro você quer testar?{options}\n\nSe ainda não decidiu, tudo bem:"
@@ -295,91 +366,55 @@ class RuleBasedEngine:
         if draft.day is None:
             return (
                 f"Vamos agendar o seu test drive{car}! Qual dia fica bom para você?"
-                f" Atendemos {OPENING_HOURS_TEXT}.",
+                f" Atendemos {hours.describe()}.",
                 "day",
             )
         return (
             f"E qual horário para {describe_day(draft.day)}?"
-            f" Nesse dia atendemos {describe_opening_hours(draft.day)}.",
+            f" Nesse dia atendemos {hours.describe_day(draft.day)}.",
             "time",
         )
 
-    def _book(self, wa_id: str, vehicle_id: int | None, starts_at: dt.datetime, answer: _Answer) -> None:
+    def _book(self, wa_id: str, vehicle_id: int | None, starts_at: dt.datetime, answer: Answer) -> None:
         self.inventory.book(wa_id, vehicle_id, starts_at)
-        answer.actions.append(BookTestDrive(vehicle_id=vehicle_id, starts_at=starts_at))
+        booked = next((b for b in self.inventory.active_test_drives(wa_id) if b.starts_at == starts_at), None)
         answer.draft = None
-        vehicle = self.inventory.get(vehicle_id) if vehicle_id is not None else None
-        slot = describe_slot(starts_at)
+        if booked is None:  # never claim a booking the inventory does not hold
+            answer.say("Não consegui agendar esse horário agora. Quer falar com um atendente?", "test_drive")
+            answer.buttons = [NEXT_STEP_BUTTONS[1]]
+            return
+        answer.actions.append(BookTestDrive(vehicle_id=booked.vehicle_id, starts_at=booked.starts_at))
+        vehicle = self.inventory.get(booked.vehicle_id) if booked.vehicle_id is not None else None
+        slot = describe_slot(booked.starts_at)
         if vehicle:
-            answer.facts["test_drive"] = f"{slot} ({vehicle_name(vehicle)})"
-            answer.parts.append(
+            answer.say(
                 f"Pronto! Seu test drive do {vehicle_name(vehicle)} está agendado para {slot}."
-                " Te esperamos na loja! Se precisar remarcar, é só me avisar."
+                " Te esperamos na loja! Se precisar remarcar, é só me avisar.",
+                "test_drive",
             )
         else:
-            answer.facts["test_drive"] = slot
-            answer.parts.append(
+            answer.say(
                 f"Pronto! Seu test drive está agendado para {slot}. Na loja você escolhe o carro"
-                " com um dos nossos consultores. Se precisar remarcar, é só me avisar."
+                " com um dos nossos consultores. Se precisar remarcar, é só me avisar.",
+                "test_drive",
             )
-
-    def _say_not_found(self, query: VehicleQuery, answer: _Answer, question: str = "") -> None:
-        alternatives = self._alternatives(query)
-        text = f"No momento não temos {query.describe()} disponível."
-        if alternatives:
-            answer.facts["shown"] = _ids(alternatives)
-            lines = "\n".join(vehicle_line(vehicle) for vehicle in alternatives)
-            text += (
-                f" Mas posso te mostrar {'estas opções' if len(alternatives) > 1 else 'esta opção'}:\n{lines}"
-            )
-        default_question = "Alguma delas te interessa?" if len(alternatives) > 1 else "Te interessa?"
-        answer.parts.append(f"{text}\n\n{question or default_question}")
-        answer.buttons = list(NEXT_STEP_BUTTONS)
-
-    def _search(self, queries: list[VehicleQuery]) -> tuple[list[Vehicle], list[VehicleQuery]]:
-        """Up to MAX_LISTED cars matching any query, and the queries that matched nothing."""
-        found: list[Vehicle] = []
-        missing: list[VehicleQuery] = []
-        for query in queries:
-            matches = self.inventory.search(**msgspec.structs.asdict(query), limit=MAX_LISTED)
-            if not matches:
-                missing.append(query)
-            found.extend(vehicle for vehicle in matches if vehicle not in found)
-        return found[:MAX_LISTED], missing
-
-    def _alternatives(self, query: VehicleQuery) -> list[Vehicle]:
-        """The nearest thing we have: other years, then the same make, budget, body type, anything."""
-        relaxed: list[VehicleQuery] = []
-        if query.year and (query.model or query.make):
-            relaxed.append(msgspec.structs.replace(query, year=None))
-        if query.model and query.make:
-            relaxed.append(VehicleQuery(make=query.make))
-        if query.max_price is not None:
-            relaxed.append(VehicleQuery(max_price=query.max_price))
-        if query.body_type:
-            relaxed.append(VehicleQuery(body_type=query.body_type))
-        relaxed.append(VehicleQuery())
-        for candidate in relaxed:
-            if vehicles := self.inventory.search(**msgspec.structs.asdict(candidate), limit=MAX_LISTED):
-                return vehicles
-        return []
-
-    def _shown_vehicles(self, facts: dict[str, str]) -> list[Vehicle]:
-        """The cars last listed that are still available: what "quanto custa?" refers to."""
-        vehicles = []
-        for text in facts.get("shown", "").split(","):
-            vehicle = self.inventory.get(int(text)) if text.isdigit() else None
-            if vehicle is not None and vehicle.status == "available":
-                vehicles.append(vehicle)
-        return vehicles
 
 
 def opt_out_reply(state: ConversationState, batch: list[InboundMessage]) -> EngineReply:
-    """The confirmation and the `OptOut` action; any test drive being booked is dropped."""
+    """The confirmation and the `OptOut` action; anything being drafted is dropped."""
     return EngineReply(
         text=OPT_OUT_TEXT,
         actions=[OptOut()],
-        state=with_turns(state, batch, OPT_OUT_TEXT, pending_test_drive=None),
+        state=with_turns(
+            state,
+            batch,
+            OPT_OUT_TEXT,
+            pending_test_drive=None,
+            booking_change=None,
+            trade_in=None,
+            opted_out=True,
+        ),
+        intent="opt_out",
     )
 
 
@@ -395,25 +430,29 @@ def greeting_text(profile_name: str | None, reading: BatchReading) -> str | None
     return text
 
 
-def note_interest(facts: dict[str, str], queries: list[VehicleQuery]) -> None:
-    """Remember what the customer asked about (most recent last), for follow-ups and handoffs."""
-    if not queries:
-        return
-    asked = [query.describe() for query in queries]
-    earlier = [item for item in facts.get("interest", "").split("; ") if item and item not in asked]
-    facts["interest"] = "; ".join([*earlier, *asked][-MAX_INTERESTS:])
-    facts["last_search"] = asked[-1]
-
-
-def handoff_summary(state: ConversationState, batch: list[InboundMessage], facts: dict[str, str]) -> str:
-    """A few lines for the person taking over: who, which cars, test drive, last messages."""
+def handoff_summary(
+    state: ConversationState,
+    batch: list[InboundMessage],
+    facts: dict[str, str],
+    *,
+    inventory: InventoryLookup | None = None,
+    trade_in: TradeInDraft | None = None,
+) -> str:
+    """A few lines for the person taking over: who, which cars, every active test drive (as `inventory`
+    holds them), the car offered in part-exchange, the last messages."""
     who = f"{state.profile_name} ({state.wa_id})" if state.profile_name else state.wa_id
-    lines = [f"{who} pediu para falar com um atendente."]
+    complete = trade_in is not None and trade_in.awaiting is None
+    lines = [
+        f"{who} quer avaliar um carro na troca." if complete else f"{who} pediu para falar com um atendente."
+    ]
+    if trade_in is not None:
+        lines.append(f"Carro para troca: {describe_trade_in(trade_in)}.")
     if facts.get("interest"):
         lines.append(f"Interesse: {facts['interest']}.")
-    if facts.get("test_drive"):
-        lines.append(f"Test drive agendado: {facts['test_drive']}.")
-    elif state.pending_test_drive is not None:
+    bookings = active_booking_lines(inventory, state.wa_id) if inventory is not None else []
+    if bookings:
+        lines.append("Test drives agendados: " + "; ".join(bookings) + ".")
+    if state.pending_test_drive is not None:
         lines.append("Estava agendando um test drive.")
     earlier = [turn.text for turn in state.history if turn.role == "customer"]
     recent = [*earlier, *(message.text or "" for message in batch if readable_lines([message]))][-3:]
@@ -426,5 +465,5 @@ def _shorten(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _ids(vehicles: list[Vehicle]) -> str:
-    return ",".join(str(vehicle.id) for vehicle in vehicles)
+def _copy(draft: _Draft | None) -> _Draft | None:
+    return msgspec.structs.replace(draft) if draft is not None else None

@@ -38,12 +38,15 @@ class Conversation(msgspec.Struct, frozen=True, kw_only=True):
     last_turn: Any
 
     def state(self) -> ConversationState:
-        """The engine's state, or a fresh one; the profile name is always the latest Meta sent."""
+        """The engine's state, or a fresh one; the profile name is always the latest Meta sent, and
+        `opted_out` is this row's (the engine tells a returning customer they receive messages again)."""
         if self.engine_state:
             state = msgspec.convert(self.engine_state, ConversationState)
         else:
             state = ConversationState(wa_id=self.wa_id)
-        return msgspec.structs.replace(state, profile_name=self.profile_name or state.profile_name)
+        return msgspec.structs.replace(
+            state, profile_name=self.profile_name or state.profile_name, opted_out=self.opted_out
+        )
 
 
 prepare(ConversationState)  # converted in worker threads: see zapq/struct_types.py
@@ -139,21 +142,23 @@ def save_turn_outcome(
     *,
     opted_out: bool,
     handoff: tuple[str, str, str] | None,
+    opted_in: bool = False,
 ) -> None:
-    """After the reply went out: the engine's new state, opt-out, handoff and the turn, in one commit.
+    """After the reply went out: the engine's new state, opt-out or -in, handoff and the turn, in one commit.
 
-    `handoff` is (handoff_id, reason, summary). `last_batch_id` marks the burst as done, so a
+    `opted_in` clears an earlier opt-out (the customer wrote to us again); `opted_out` wins if both are
+    given. `handoff` is (handoff_id, reason, summary). `last_batch_id` marks the burst as done, so a
     redelivered burst skips the engine and only re-sends what must follow (see `last_turn`).
     """
     handing_off = handoff is not None
     values = (
-        Jsonb(msgspec.to_builtins(state)), batch_id, Jsonb(turn), opted_out, opted_out,
-        handing_off, handing_off, conversation.phone_number_id, conversation.wa_id,
+        Jsonb(msgspec.to_builtins(state)), batch_id, Jsonb(turn), opted_out, opted_in and not opted_out,
+        opted_out, handing_off, handing_off, conversation.phone_number_id, conversation.wa_id,
     )  # fmt: skip
     with connection.transaction():
         connection.execute(
             "UPDATE conversations SET engine_state = %s, last_batch_id = %s, last_turn = %s,"
-            " opted_out = opted_out OR %s,"
+            " opted_out = (opted_out OR %s) AND NOT %s,"
             " opted_out_at = CASE WHEN %s AND NOT opted_out THEN now() ELSE opted_out_at END,"
             " mode = CASE WHEN %s THEN 'human' ELSE mode END,"
             " handed_off_at = CASE WHEN %s THEN now() ELSE handed_off_at END,"

@@ -1,7 +1,8 @@
 """Days and times as customers write them ("amanhã", "sábado", "25/11", "às 10h", "14:30").
 
 Relative days are resolved against the dealership's clock (America/Sao_Paulo) at the
-moment the customer wrote, not when the engine happens to run.
+moment the customer wrote, not when the engine happens to run. Whether the store is open
+then is the configured `dealership.OpeningHours`' to say.
 """
 
 from __future__ import annotations
@@ -10,18 +11,11 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+import msgspec
 
-# weekday -> (opening hour, closing hour); Sunday closed.
-OPENING_HOURS: dict[int, tuple[int, int]] = {
-    0: (9, 18),
-    1: (9, 18),
-    2: (9, 18),
-    3: (9, 18),
-    4: (9, 18),
-    5: (9, 13),
-}
-OPENING_HOURS_TEXT = "de segunda a sexta, das 9h às 18h, e aos sábados, das 9h às 13h"
+from zapq.conversation.dealership import OpeningHours
+
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 WEEKDAYS = {"segunda": 0, "terca": 1, "quarta": 2, "quinta": 3, "sexta": 4, "sabado": 5, "domingo": 6}
 WEEKDAY_NAMES = (
@@ -37,6 +31,8 @@ WEEKDAY_NAMES = (
 _NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?(?!\d)")
 _DAY_OF_MONTH = re.compile(r"\bdia (\d{1,2})(?![\d/])")
 _WEEKDAY = re.compile(r"\b(segunda|terca|quarta|quinta|sexta|sabado|domingo)\b")
+_RELATIVE_DAY = re.compile(r"\b(depois de amanha|amanha|hoje)\b")
+_PRIORITY = {"date": 0, "relative": 1, "weekday": 2, "day_of_month": 3}
 _HOUR = r"(?<![\d/.,])([01]?\d|2[0-3])"
 _HOUR_AND_MINUTES = re.compile(_HOUR + r"\s*(?::|h)\s*([0-5]\d)\b")
 _HOUR_WITH_UNIT = re.compile(_HOUR + r"\s*(?:h|hs|hrs|horas?)\b")
@@ -58,32 +54,48 @@ def find_day(folded_text: str, today: dt.date) -> dt.date | None:
 
     A weekday means its next occurrence after today ("sábado" said on a Saturday is next
     week's: customers say "hoje" for today). A date without a year that has passed means next year's.
+    A numeric date wins over a relative day, which wins over a weekday, whatever their order.
     """
-    if match := _NUMERIC_DATE.search(folded_text):
+    days = find_days(folded_text, today)
+    return min(days, key=lambda found: (_PRIORITY[found.how], found.start)).day if days else None
+
+
+class DayMention(msgspec.Struct, frozen=True):
+    """A day named in a text: where (`start`, `end` in the folded text), which, and how it was written."""
+
+    start: int
+    end: int
+    day: dt.date
+    how: str  # "date", "relative", "weekday" or "day_of_month"
+
+
+def find_days(folded_text: str, today: dt.date) -> list[DayMention]:
+    """Every day a folded text names, in order of appearance ("o de sexta para sábado": two)."""
+    found: list[DayMention] = []
+    for match in _NUMERIC_DATE.finditer(folded_text):
         day, month = int(match.group(1)), int(match.group(2))
         year_text = match.group(3)
         year = (2000 + int(year_text) if len(year_text) == 2 else int(year_text)) if year_text else today.year
-        found = _date_or_none(year, month, day)
-        if found is not None and found < today and not year_text:
-            found = _date_or_none(year + 1, month, day)
-        return found
-    if "depois de amanha" in folded_text:
-        return today + dt.timedelta(days=2)
-    if re.search(r"\bamanha\b", folded_text):
-        return today + dt.timedelta(days=1)
-    if re.search(r"\bhoje\b", folded_text):
-        return today
-    if match := _WEEKDAY.search(folded_text):
+        date = _date_or_none(year, month, day)
+        if date is not None and date < today and not year_text:
+            date = _date_or_none(year + 1, month, day)
+        if date is not None:
+            found.append(DayMention(match.start(), match.end(), date, "date"))
+    for match in _RELATIVE_DAY.finditer(folded_text):
+        ahead = {"depois de amanha": 2, "amanha": 1, "hoje": 0}[match.group(1)]
+        found.append(DayMention(match.start(), match.end(), today + dt.timedelta(days=ahead), "relative"))
+    for match in _WEEKDAY.finditer(folded_text):
         ahead = (WEEKDAYS[match.group(1)] - today.weekday()) % 7 or 7
-        return today + dt.timedelta(days=ahead)
-    if match := _DAY_OF_MONTH.search(folded_text):
+        found.append(DayMention(match.start(), match.end(), today + dt.timedelta(days=ahead), "weekday"))
+    for match in _DAY_OF_MONTH.finditer(folded_text):
         day = int(match.group(1))
-        found = _date_or_none(today.year, today.month, day)
-        if found is None or found < today:
+        date = _date_or_none(today.year, today.month, day)
+        if date is None or date < today:
             next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-            found = _date_or_none(next_month.year, next_month.month, day)
-        return found
-    return None
+            date = _date_or_none(next_month.year, next_month.month, day)
+        if date is not None:
+            found.append(DayMention(match.start(), match.end(), date, "day_of_month"))
+    return sorted(found, key=lambda mention: mention.start)
 
 
 def find_time(folded_text: str, *, bare_hour: bool = False) -> dt.time | None:
@@ -109,27 +121,16 @@ def find_time(folded_text: str, *, bare_hour: bool = False) -> dt.time | None:
     return dt.time(hour, minutes)
 
 
-def slot_problem(starts_at: dt.datetime, now: dt.datetime) -> str | None:
+def slot_problem(starts_at: dt.datetime, now: dt.datetime, hours: OpeningHours) -> str | None:
     """Why a test drive cannot start at `starts_at` (PT-BR, for the customer), or None if it can."""
     if starts_at <= now:
         return "Esse horário já passou."
-    hours = OPENING_HOURS.get(starts_at.weekday())
-    if hours is None:
+    local = local_now(starts_at)
+    if hours.on(local.date()) is None:
         return "Nesse dia a loja não abre."
-    opens, closes = hours
-    if not opens <= starts_at.hour < closes:
+    if not hours.is_open_at(local.replace(tzinfo=None)):
         return "Nesse horário a loja está fechada."
     return None
-
-
-def describe_opening_hours(day: dt.date) -> str:
-    """'das 9h às 13h' on a Saturday; the whole week's hours for a day the store is closed."""
-    hours = OPENING_HOURS.get(day.weekday())
-    return f"das {hours[0]}h às {hours[1]}h" if hours else OPENING_HOURS_TEXT
-
-
-def day_is_open(day: dt.date) -> bool:
-    return day.weekday() in OPENING_HOURS
 
 
 def describe_day(day: dt.date) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import pytest
 from prometheus_client import REGISTRY
 
@@ -18,7 +19,7 @@ from tests.support.http_peer import CannedResponse, HttpPeer
 from tests.support.llm_standin import MODEL, LLMStandIn, call, calls, completion, says
 from tests.zapq.conversation.messages import WEDNESDAY_10AM, burst, new_customer, tap
 from zapq.conversation.dealership import Dealership, Financing, OpeningHours, default_dealership
-from zapq.conversation.engine import ConversationState, Handoff, OptOut, TestDriveDraft, Turn
+from zapq.conversation.engine import ConversationState, Handoff, OptIn, OptOut, TestDriveDraft, Turn
 from zapq.conversation.llm import MAX_MODEL_CALLS, MAX_TOOL_CALLS_PER_MESSAGE, LLMEngine
 from zapq.conversation.llm_tools import TOOL_ARGUMENTS
 from zapq.conversation.memory_inventory import InMemoryInventory
@@ -207,6 +208,20 @@ def test_an_opt_out_tool_call_is_honoured(llm: LLMEngine, standin: LLMStandIn):
     reply = llm.reply(new_customer(), burst("não quero mais receber mensagens de vocês"))
 
     assert reply.actions == [OptOut()]
+
+
+def test_a_customer_who_opted_out_and_writes_again_is_opted_back_in_and_told_so(
+    llm: LLMEngine, standin: LLMStandIn
+):
+    standin.script(says("Temos o Onix por R$ 79.990,00."))
+    opted_out = msgspec.structs.replace(new_customer(), opted_out=True)
+
+    reply = llm.reply(opted_out, burst("oi, ainda tem o Onix?"))
+
+    assert reply.actions == [OptIn()]
+    assert reply.text.startswith("Que bom ter você de volta! Você voltou a receber nossas mensagens")
+    assert "Onix por R$ 79.990,00" in reply.text
+    assert reply.state.opted_out is False
 
 
 def test_a_rules_draft_is_handed_to_the_model_and_dropped_once_it_answers(

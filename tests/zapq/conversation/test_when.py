@@ -2,7 +2,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from zapq.conversation.when import SAO_PAULO, describe_slot, find_day, find_time, local_now, slot_problem
+from zapq.conversation.dealership import DEFAULT_OPENING_HOURS, OpeningHours
+from zapq.conversation.when import (
+    SAO_PAULO,
+    describe_slot,
+    find_day,
+    find_days,
+    find_time,
+    local_now,
+    slot_problem,
+)
 
 WEDNESDAY = dt.date(2025, 11, 19)
 
@@ -41,19 +50,39 @@ def test_years_models_prices_and_dates_are_not_times():
         assert find_time(text) is None, text
 
 
+HOURS = OpeningHours.parse(DEFAULT_OPENING_HOURS)
+
+
 def test_a_slot_must_be_in_the_future_and_within_opening_hours():
     now = local_now(dt.datetime(2025, 11, 19, 13, 0, tzinfo=dt.UTC))
 
     assert now.hour == 10
-    assert slot_problem(dt.datetime(2025, 11, 19, 9, 0, tzinfo=SAO_PAULO), now) == "Esse horário já passou."
     assert (
-        slot_problem(dt.datetime(2025, 11, 23, 10, 0, tzinfo=SAO_PAULO), now) == "Nesse dia a loja não abre."
+        slot_problem(dt.datetime(2025, 11, 19, 9, 0, tzinfo=SAO_PAULO), now, HOURS)
+        == "Esse horário já passou."
     )
     assert (
-        slot_problem(dt.datetime(2025, 11, 22, 14, 0, tzinfo=SAO_PAULO), now) is not None
+        slot_problem(dt.datetime(2025, 11, 23, 10, 0, tzinfo=SAO_PAULO), now, HOURS)
+        == "Nesse dia a loja não abre."
+    )
+    assert (
+        slot_problem(dt.datetime(2025, 11, 22, 14, 0, tzinfo=SAO_PAULO), now, HOURS) is not None
     )  # Saturday afternoon
-    assert slot_problem(dt.datetime(2025, 11, 22, 12, 30, tzinfo=SAO_PAULO), now) is None
+    assert slot_problem(dt.datetime(2025, 11, 22, 12, 30, tzinfo=SAO_PAULO), now, HOURS) is None
 
 
 def test_a_slot_is_described_on_the_dealerships_clock():
     assert describe_slot(dt.datetime(2025, 11, 22, 13, 0, tzinfo=dt.UTC)) == "sábado, 22/11, às 10:00"
+
+
+def test_every_day_named_is_found_in_order():
+    today = dt.date(2025, 11, 19)
+
+    mentions = find_days("o de sexta para 25/11 ou depois de amanha", today)
+
+    assert [(mention.day, mention.how) for mention in mentions] == [
+        (dt.date(2025, 11, 21), "weekday"),
+        (dt.date(2025, 11, 25), "date"),
+        (dt.date(2025, 11, 21), "relative"),
+    ]
+    assert find_day("sexta ou 25/11", today) == dt.date(2025, 11, 25)  # a date wins over a weekday
