@@ -22,7 +22,7 @@ from web.generic_webhook import receive_generic_webhook
 from web.health import health, readiness_check, ready
 from web.metrics import RequestMetrics, metrics_endpoint
 from web.whatsapp_webhook import receive_whatsapp_webhook, verify_whatsapp_webhook
-from zapq.log_limits import limit_repeated_lines
+from zapq.logging_setup import configure_logging
 from zapq.runtime import boot_web
 from zapq.settings import Settings, SettingsError, get_settings
 
@@ -39,16 +39,12 @@ def create_app() -> Starlette:
     starts anything; then boots the process (embedded servers when the URLs are unset, schema,
     which PostgreSQL being down does not hold up) and points the actors' broker at its Redis.
     """
+    configure_logging(get_settings())
     check_signature_settings(get_settings())
     check_generic_webhook_settings(get_settings())
     boot_web()
     settings = get_settings()  # as booted, and as this process's environment says now
     bind_broker(actors.broker, settings.redis_url)
-    # uvicorn sets up only its own loggers: the app's lines get a handler, rate-limited like the rest.
-    limit_repeated_lines(
-        limit=settings.log_repeat_limit, window_s=settings.log_repeat_window_s,
-        ensure_handler=True, level=settings.log_level,
-    )  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -58,8 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     log_level: Annotated[
         str,
         Meta(
-            description="Python logging level of the web app and of `make run`'s own lines; workers and"
-            " the scheduler log at INFO, as the dramatiq and periodiq command lines set it."
+            description="Python logging level of every process (web, workers, scheduler, `make run`). Below"
+            " DEBUG, httpx's and httpcore's line per request are left out."
         ),
     ] = "INFO"
     log_repeat_limit: Annotated[
