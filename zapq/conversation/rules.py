@@ -102,6 +102,7 @@ class _Answer:
     parts: list[str] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     buttons: list[tuple[str, str]] = field(default_factory=list)
+    intent: str = ""  # what the reply answers, for the logs
 
 
 class RuleBasedEngine:
@@ -132,6 +133,7 @@ class RuleBasedEngine:
             actions=answer.actions,
             state=with_turns(state, batch, text, pending_test_drive=answer.draft, facts=answer.facts),
             buttons=answer.buttons,
+            intent=answer.intent,
         )
 
     def _answer_request(
@@ -144,22 +146,27 @@ class RuleBasedEngine:
     ) -> bool:
         """Answer the main request, if the burst makes one; False when there is none."""
         if reading.wants_human:
+            answer.intent = "handoff"
             note_interest(answer.facts, reading.queries)
             summary = handoff_summary(state, batch, answer.facts)
             answer.actions.append(Handoff(reason=HANDOFF_REASON, summary=summary))
             answer.parts.append(HANDOFF_TEXT)
             return True
         if answer.draft is not None and reading.cancels:
+            answer.intent = "cancel_test_drive"
             answer.draft = None
             answer.parts.append(CANCELLED_TEXT)
             return True
         asks_something_else = reading.asks_price or reading.wants_listing
         if reading.wants_test_drive or (answer.draft is not None and not asks_something_else):
+            answer.intent = "test_drive"
             self._continue_test_drive(state.wa_id, reading, now, answer)
             return True
         if reading.asks_price:
+            answer.intent = "price"
             self._answer_price(reading, answer)
         elif reading.queries or reading.wants_listing:
+            answer.intent = "search" if reading.queries else "listing"
             self._answer_search(reading, answer)
         else:
             return False
@@ -168,9 +175,11 @@ class RuleBasedEngine:
         return True
 
     def _answer_small_talk(self, reading: BatchReading, opening: str | None, answer: _Answer) -> None:
+        answer.intent = "small_talk"
         if reading.thanks:
             answer.parts.append(THANKS_TEXT)
         elif reading.media_kinds:
+            answer.intent = "media"
             if not MEDIA_THAT_ASK_FOR_TEXT.intersection(reading.media_kinds):
                 answer.parts.append(MEDIA_HINT)
                 answer.buttons = list(MENU_BUTTONS)
@@ -178,6 +187,7 @@ class RuleBasedEngine:
             answer.parts.append(INTRO_TEXT)
             answer.buttons = list(MENU_BUTTONS)
         else:
+            answer.intent = "menu"
             answer.parts.append(MENU_TEXT)
             answer.buttons = list(MENU_BUTTONS)
 
@@ -378,6 +388,7 @@ def opt_out_reply(state: ConversationState, batch: list[InboundMessage]) -> Engi
         text=OPT_OUT_TEXT,
         actions=[OptOut()],
         state=with_turns(state, batch, OPT_OUT_TEXT, pending_test_drive=None),
+        intent="opt_out",
     )
 
 
