@@ -58,8 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     log_level: Annotated[
         str,
         Meta(
-            description="Python logging level of every process (web, workers, scheduler, `make run`). Below"
-            " DEBUG, httpx's and httpcore's line per request are left out."
+            description="Python logging level of every process (web, workers, scheduler, `make run`)."
+            " httpx's and httpcore's line per HTTP request appears only at DEBUG."
         ),
     ] = "INFO"
     log_repeat_limit: Annotated[
