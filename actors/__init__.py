@@ -2,7 +2,7 @@
 
 A worker is `dramatiq actors:boot`, the scheduler `periodiq actors:boot`: Dramatiq (and periodiq,
 which shares its loader) imports this package, then calls `boot`, which readies the process
-(settings, embedded servers, schema, log limits, metrics directory) and points the broker at
+(logging, settings, embedded servers, schema, metrics directory) and points the broker at
 the Redis it resolved. Declaring the actors needs the broker first, because Dramatiq rejects
 actor options that no installed middleware knows.
 """
@@ -23,12 +23,15 @@ from actors import analytics, conversation, handoff, metrics_snapshots, webhook_
 
 def boot() -> None:
     """Ready a worker or scheduler process; its entry point, named on the command line."""
+    from zapq.logging_setup import configure_logging
     from zapq.runtime import boot as boot_process
+    from zapq.settings import get_settings
     from zapq.worker_metrics import prepare_metrics_dir
 
     # A crash in a C extension then leaves every thread's Python stack in the log, not just "-11".
     faulthandler.enable()
     try:
+        configure_logging(get_settings())  # before booting, which logs the servers it starts
         settings = boot_process()
     except SettingsError as error:
         sys.exit(f"zapq: {error}")

@@ -14,6 +14,7 @@ from dramatiq.middleware import CurrentMessage
 from actors.analytics import record_turn
 from actors.handoff import notify_human_handoff
 from middleware.outage_retries import WAITED_FOR_OPTION
+from zapq.customer_hash import customer_tag
 from zapq.db.connection import thread_connection
 from zapq.db.poison import PoisonBin
 from zapq.queues import DEFAULT, PRIORITY
@@ -96,7 +97,8 @@ def process_message(messages: list[Wire[InboundMessage]]) -> None:
             None if error.retry_after_s is None else int(error.retry_after_s * 1000) + random.randint(0, 500)
         )
         raise RetryReply(str(error), delay=delay) from error
-    logger.info("burst %s of %d message(s): %s", current.message_id, len(messages), outcome.outcome)
+    # The story's lines (answered, skipped, sent, failed) come from answer_burst and send_once.
+    logger.debug("burst %s of %d message(s): %s", current.message_id, len(messages), outcome.outcome)
 
 
 @dramatiq.actor(queue_name=DEFAULT, priority=PRIORITY[DEFAULT])
@@ -114,6 +116,12 @@ def _apply_status(connection: psycopg.Connection, status: Wire[StatusUpdate]) ->
     from zapq.db.outbound_messages import record_status  # worker-only, as above
 
     update = from_wire(StatusUpdate, status)
+    if update.status == "failed":  # Meta took the message, then could not deliver it
+        logger.warning(
+            "message %s to customer=%s failed at Meta: code=%s: %s", update.wamid,
+            customer_tag(update.recipient_id) if update.recipient_id else "-",
+            update.error_code if update.error_code is not None else "-", update.error_title or "",
+        )  # fmt: skip
     record_status(
         connection,
         wamid=update.wamid,

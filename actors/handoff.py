@@ -6,6 +6,7 @@ import logging
 
 import dramatiq
 
+from zapq.customer_hash import customer_tag
 from zapq.queues import HIGH_PRIORITY, PRIORITY
 from zapq.settings import get_settings
 
@@ -38,8 +39,9 @@ def notify_human_handoff(handoff_id: str) -> None:
         return
     if not settings.handoff_webhook_url:
         logger.warning(
-            "handoff %s of %s: HANDOFF_WEBHOOK_URL is unset, CRM not told", handoff_id, handoff.wa_id
-        )
+            "handoff %s of customer=%s: HANDOFF_WEBHOOK_URL is unset, CRM not told",
+            handoff_id, customer_tag(handoff.wa_id),
+        )  # fmt: skip
         return
     status = notify_crm(
         http_client(CRM_TIMEOUT_S), settings.handoff_webhook_url, settings.handoff_webhook_secret, handoff

@@ -9,13 +9,14 @@ from typing import Any
 from starlette.applications import Starlette
 
 from web.app import create_app
+from web.enqueue import Enqueued
 
 
 class DiscardingEnqueuer:
     """Takes every message and keeps none: what the endpoint costs without Redis."""
 
-    async def enqueue_many(self, messages: list[Any]) -> list[Any]:
-        return messages
+    async def enqueue_many(self, messages: list[Any]) -> list[Enqueued]:
+        return [Enqueued(message) for message in messages]
 
     async def ping(self) -> bool:
         return True

@@ -20,4 +20,6 @@ if __name__ == "__main__":
     except SettingsError as error:
         sys.exit(f"zapq: {error}")
     settings = get_settings()
-    uvicorn.run(app, host=settings.web_host, port=settings.web_port)
+    # log_config=None: create_app configured logging (zapq.logging_setup), and web.access_log
+    # writes the access lines.
+    uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_config=None, access_log=False)

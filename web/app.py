@@ -8,11 +8,13 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
 import actors
 from actors.broker import bind_broker
+from web.access_log import AccessLog
 from web.admin import list_poison_items, release_conversation
 from web.auth_throttle import FailedAuthThrottle
 from web.body_limits import BodyLimits
@@ -21,9 +23,10 @@ from web.enqueue import AsyncEnqueuer
 from web.generic_webhook import receive_generic_webhook
 from web.health import health, readiness_check, ready
 from web.metrics import RequestMetrics, metrics_endpoint
+from web.responses import http_error, server_error
 from web.test_drive_agenda import list_test_drives, record_outcome
 from web.whatsapp_webhook import receive_whatsapp_webhook, verify_whatsapp_webhook
-from zapq.log_limits import limit_repeated_lines
+from zapq.logging_setup import configure_logging
 from zapq.runtime import boot_web
 from zapq.settings import Settings, SettingsError, get_settings
 
@@ -40,16 +43,12 @@ def create_app() -> Starlette:
     starts anything; then boots the process (embedded servers when the URLs are unset, schema,
     which PostgreSQL being down does not hold up) and points the actors' broker at its Redis.
     """
+    configure_logging(get_settings())
     check_signature_settings(get_settings())
     check_generic_webhook_settings(get_settings())
     boot_web()
     settings = get_settings()  # as booted, and as this process's environment says now
     bind_broker(actors.broker, settings.redis_url)
-    # uvicorn sets up only its own loggers: the app's lines get a handler, rate-limited like the rest.
-    limit_repeated_lines(
-        limit=settings.log_repeat_limit, window_s=settings.log_repeat_window_s,
-        ensure_handler=True, level=settings.log_level,
-    )  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -76,8 +75,9 @@ def create_app() -> Starlette:
         Route("/health/ready", ready, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
-    middleware = [
-        # Outermost, so that it counts what the inner ones answer (413, 408) and who hung up (499).
+    # Outermost, so that they log and count what the inner ones answer (413, 408) and who hung up (499).
+    middleware = [Middleware(AccessLog)] if settings.access_log else []
+    middleware += [
         Middleware(RequestMetrics),
         Middleware(
             BodyLimits,
@@ -89,7 +89,11 @@ def create_app() -> Starlette:
             read_timeout_s=settings.web_body_timeout_s,
         ),
     ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    # Routing's 404 and 405, and a bug's 500, answer with the error body every endpoint uses.
+    exception_handlers = {HTTPException: http_error, Exception: server_error}
+    return Starlette(
+        routes=routes, middleware=middleware, exception_handlers=exception_handlers, lifespan=lifespan
+    )
 
 
 def check_signature_settings(settings: Settings) -> None:

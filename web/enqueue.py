@@ -19,7 +19,7 @@ of once per request.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import uuid4
 
 import dramatiq
@@ -27,6 +27,7 @@ import redis.asyncio
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.message import Message
 
+from middleware.decision import decode_decision
 from middleware.dramatiq_protocol import DISPATCH_SCRIPT, enqueue_call
 from middleware.flow_control import FlowControl, find_flow_control
 
@@ -38,14 +39,25 @@ class BrokerUnavailable(Exception):
     """Redis did not take the message; the caller should answer 503 so the sender retries."""
 
 
+class Enqueued(NamedTuple):
+    """A message handed to Redis, and whether FlowControl knew it already (its idempotency key).
+
+    A duplicate was not queued again: Meta redelivered a message zapq already has.
+    """
+
+    message: Message[Any]
+    duplicate: bool = False
+
+
 class _Command:
     """One EVALSHA of a pipeline: Dramatiq's enqueue, or FlowControl's merge of a debounced message."""
 
-    __slots__ = ("actor_name", "arguments", "merge", "message")
+    __slots__ = ("actor_name", "arguments", "duplicate", "merge", "message")
 
     def __init__(self, message: Message[Any], arguments: list[Any], *, merge: bool) -> None:
         self.message, self.arguments, self.merge = message, arguments, merge
         self.actor_name = message.actor_name
+        self.duplicate = False
 
 
 class _Submission:
@@ -71,9 +83,9 @@ class AsyncEnqueuer:
         return await self.enqueue(actor.message(*args, **kwargs))
 
     async def enqueue(self, message: Message[Any]) -> Message[Any]:
-        return (await self.enqueue_many([message]))[0]
+        return (await self.enqueue_many([message]))[0].message
 
-    async def enqueue_many(self, messages: list[Message[Any]]) -> list[Message[Any]]:
+    async def enqueue_many(self, messages: list[Message[Any]]) -> list[Enqueued]:
         """Put every message on its queue; BrokerUnavailable if Redis refused any.
 
         Not a transaction: after an error some may be queued. Callers answer 503 so the sender
@@ -82,15 +94,16 @@ class AsyncEnqueuer:
         if not messages:
             return []
         prepared = [self._prepare(message) for message in messages]
+        commands = [self._command(message) for message in prepared]
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Submission([self._command(message) for message in prepared], future))
+        self._waiting.append(_Submission(commands, future))
         if not self._flushing:
             self._flushing = True
             asyncio.get_running_loop().create_task(self._flush())
         await future
         for message in prepared:
             self.broker.emit_after("enqueue", message, None)
-        return prepared
+        return [Enqueued(command.message, command.duplicate) for command in commands]
 
     async def _flush(self) -> None:
         """Send everything waiting, batch after batch, until nothing waits."""
@@ -135,6 +148,7 @@ class AsyncEnqueuer:
             decision = self.flow_control.script_group.single_result(reply)
         except redis.ResponseError:
             return False
+        command.duplicate = decode_decision(decision).outcome == "duplicate"
         return self.flow_control.count_send_decision(command.actor_name, decision)
 
     async def _pipelined(self, commands: list[_Command]) -> list[Any]:

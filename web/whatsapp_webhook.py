@@ -10,21 +10,35 @@ its nesting is checked only after its signature, so only Meta can make us measur
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Iterable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from actors.conversation import apply_message_status, process_message
-from web.enqueue import BrokerUnavailable
+from web.enqueue import BrokerUnavailable, Enqueued
 from web.json_nesting import too_deep_refusal
 from web.responses import error_response
 from web.unavailable import BROKER, unavailable
 from zapq import metrics
+from zapq.customer_hash import customer_tag
 from zapq.whatsapp.events import to_wire
-from zapq.whatsapp.inbound import InvalidPayload, parse_notification
-from zapq.whatsapp.signature import SIGNATURE_HEADER, verify_handshake, verify_signature
+from zapq.whatsapp.inbound import InvalidPayload, Notification, parse_notification
+from zapq.whatsapp.signature import SIGNATURE_HEADER, SignatureProblem, signature_problem, verify_handshake
 
 logger = logging.getLogger(__name__)
+
+#: A wrong app secret is the most common setup mistake with Meta: the mismatch line says where to look.
+SIGNATURE_PROBLEMS = {
+    SignatureProblem.MISSING: f"no {SIGNATURE_HEADER} header",
+    SignatureProblem.MALFORMED: f"{SIGNATURE_HEADER} is not sha256=<64 hex digits>",
+    SignatureProblem.MISMATCH: f"{SIGNATURE_HEADER} does not match the body: check that"
+    " WHATSAPP_WEBHOOK_SECRET is the Meta app's secret (App settings > Basic > App secret)",
+    SignatureProblem.NO_SECRET: "WHATSAPP_WEBHOOK_SECRET is unset",
+}
+#: How many customers the received line names; a bigger webhook says how many more.
+MAX_NAMED_CUSTOMERS = 10
 
 
 async def verify_whatsapp_webhook(request: Request) -> Response:
@@ -43,10 +57,18 @@ async def verify_whatsapp_webhook(request: Request) -> Response:
 async def receive_whatsapp_webhook(request: Request) -> Response:
     raw_body = await request.body()
     settings = request.app.state.settings
-    if not settings.whatsapp_skip_signature and not verify_signature(
-        settings.whatsapp_webhook_secret, raw_body, request.headers.get(SIGNATURE_HEADER)
-    ):
-        return error_response(401, "invalid_signature", f"{SIGNATURE_HEADER} is missing or does not match")
+    if not settings.whatsapp_skip_signature:
+        problem = signature_problem(
+            settings.whatsapp_webhook_secret, raw_body, request.headers.get(SIGNATURE_HEADER)
+        )
+        if problem is not None:
+            logger.warning(
+                "webhook rejected from %s: %s", request.client.host if request.client else "-",
+                SIGNATURE_PROBLEMS[problem],
+            )  # fmt: skip
+            return error_response(
+                401, "invalid_signature", f"{SIGNATURE_HEADER} is missing or does not match"
+            )
     refusal = too_deep_refusal(raw_body)
     if refusal is not None:
         return refusal
@@ -64,12 +86,13 @@ async def receive_whatsapp_webhook(request: Request) -> Response:
     outgoing = [process_message.message_with_options(args=(to_wire(m),)) for m in notification.messages]
     outgoing += [apply_message_status.message(to_wire(status)) for status in notification.statuses]
     try:
-        await request.app.state.enqueuer.enqueue_many(outgoing)
+        enqueued = await request.app.state.enqueuer.enqueue_many(outgoing)
     except BrokerUnavailable as error:
         metrics.enqueue_failures().labels(process_message.actor_name).inc()
         return unavailable(BROKER, error)
     for message in outgoing:
         metrics.enqueued().labels(message.queue_name, message.actor_name).inc()
+    log_received(notification, enqueued[: len(notification.messages)])
     return JSONResponse(
         {
             "messages": len(notification.messages),
@@ -78,3 +101,27 @@ async def receive_whatsapp_webhook(request: Request) -> Response:
             "skipped": notification.skipped,
         }
     )
+
+
+def log_received(notification: Notification, messages: list[Enqueued]) -> None:
+    """The story's first line: what the webhook carried, by kind, and whose messages they are.
+
+    A message zapq had already (Meta redelivering it) then gets a line of its own, as skipped.
+    """
+    tags = [customer_tag(message.wa_id) for message in notification.messages]
+    customers = list(dict.fromkeys(tags))
+    named, more = customers[:MAX_NAMED_CUSTOMERS], len(customers) - MAX_NAMED_CUSTOMERS
+    logger.info(
+        "webhook received: messages=%d%s statuses=%d%s customers=%s%s",
+        len(notification.messages), _by_kind(message.kind for message in notification.messages),
+        len(notification.statuses), _by_kind(status.status for status in notification.statuses),
+        ",".join(named) or "-", f" (+{more} more)" if more > 0 else "",
+    )  # fmt: skip
+    for message, customer, enqueued in zip(notification.messages, tags, messages, strict=True):
+        if enqueued.duplicate:
+            logger.info("skipped %s customer=%s: duplicate, received before", message.wamid, customer)
+
+
+def _by_kind(kinds: Iterable[str]) -> str:
+    counts = Counter(kinds)
+    return f" ({', '.join(f'{kind}={count}' for kind, count in sorted(counts.items()))})" if counts else ""

@@ -1,22 +1,21 @@
-"""Repeated log lines are rate-limited, with a count of what was suppressed.
+"""Repeated warnings and errors are rate-limited, with a count of what was suppressed.
 
 A dependency that stays down, or one hostile request with 100,000 bad parts, must not write
 100,000 lines: each handler lets through at most `limit` records of one kind (logger, level
 and message template) per `window_s`, and says how many it held back when the window ends.
+Lines below `capped_from` (INFO: a webhook received, a burst answered, a reply sent, a request)
+are one per event and tell a customer's story, so they are never cut.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 
 MAX_KINDS = 1024
 SUMMARY_LOGGER = "zapq.logs"
-
-_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 class _Kind:
@@ -28,7 +27,10 @@ class _Kind:
 
 
 class RepeatLimit(logging.Filter):
-    """A handler's filter: at most `limit` records of one kind per `window_s` seconds."""
+    """A handler's filter: at most `limit` records of one kind per `window_s` seconds.
+
+    Only records at `capped_from` (WARNING) and above are counted; the others all pass.
+    """
 
     def __init__(
         self,
@@ -36,10 +38,12 @@ class RepeatLimit(logging.Filter):
         *,
         limit: int,
         window_s: float,
+        capped_from: int = logging.WARNING,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.handler, self.limit, self.window_s, self.clock = handler, limit, window_s, clock
+        self.capped_from = capped_from
         self._kinds: OrderedDict[tuple[str, int, str], _Kind] = OrderedDict()
         self._last_sweep = clock()
 
@@ -50,6 +54,8 @@ class RepeatLimit(logging.Filter):
         if now - self._last_sweep >= self.window_s:
             self._last_sweep = now
             self._report_ended_windows(now)
+        if record.levelno < self.capped_from:
+            return True
         key = (record.name, record.levelno, str(record.msg))
         kind = self._kinds.get(key)
         if kind is None:
@@ -83,22 +89,7 @@ class RepeatLimit(logging.Filter):
         self.handler.handle(summary)
 
 
-def limit_repeated_lines(
-    *, limit: int, window_s: float, ensure_handler: bool = False, level: str = "INFO"
-) -> None:
-    """Put a `RepeatLimit` on every handler of the root logger and of Dramatiq's and uvicorn's.
-
-    Idempotent. Called at process boot, after Dramatiq or uvicorn set up their handlers. With
-    `ensure_handler`, a root logger without handlers (uvicorn configures only its own) gets one
-    to stderr at `level`, so the app's lines are not left to Python's last-resort handler.
-    """
-    root = logging.getLogger()
-    if ensure_handler and not root.handlers:
-        stderr = logging.StreamHandler(sys.stderr)
-        stderr.setFormatter(logging.Formatter(_FORMAT))
-        root.addHandler(stderr)
-        root.setLevel(level)
-    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq", "periodiq"):
-        for handler in logging.getLogger(name).handlers:
-            if not any(isinstance(f, RepeatLimit) for f in handler.filters):
-                handler.addFilter(RepeatLimit(handler, limit=limit, window_s=window_s))
+def limit_repeated_lines(handler: logging.Handler, *, limit: int, window_s: float) -> None:
+    """Put a `RepeatLimit` on `handler`, unless it has one. Idempotent."""
+    if not any(isinstance(f, RepeatLimit) for f in handler.filters):
+        handler.addFilter(RepeatLimit(handler, limit=limit, window_s=window_s))

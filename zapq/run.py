@@ -6,13 +6,13 @@ SIGTERM the processes that use Redis and PostgreSQL stop first, the servers this
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
 
 from zapq.dev_secrets import ensure_generic_webhook_secret, ensure_webhook_secret
 from zapq.embedded import ServiceUrls
+from zapq.logging_setup import configure_logging
 from zapq.runtime import boot, booted_services
 from zapq.settings import Settings, SettingsError, get_settings
 from zapq.supervisor import Supervisor
@@ -36,11 +36,10 @@ def child_commands(python: str) -> dict[str, list[str]]:
 
 def main() -> int:
     try:
-        level = get_settings().log_level.upper()
+        configure_logging(get_settings())
     except SettingsError as error:  # one line naming the variable, before anything starts
         print(f"zapq: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
     # An idle consumer polls Redis every 100 ms instead of backing off to 1 s, so a flushed
     # debounce batch starts promptly.
     os.environ.setdefault("dramatiq_worker_timeout", "100")

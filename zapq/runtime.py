@@ -11,7 +11,7 @@ import psycopg
 from zapq.db.connection import connect
 from zapq.db.migrate import apply_migrations
 from zapq.embedded import ServiceUrls, export_service_urls, resolve_service_urls
-from zapq.log_limits import limit_repeated_lines
+from zapq.logging_setup import configure_logging
 from zapq.processes import pid_alive
 from zapq.settings import Settings, get_settings
 
@@ -34,7 +34,7 @@ def resolve_services() -> Settings:
     export_service_urls(urls)
     get_settings.cache_clear()
     settings = get_settings()
-    limit_repeated_lines(limit=settings.log_repeat_limit, window_s=settings.log_repeat_window_s)
+    configure_logging(settings)
     return settings
 
 

@@ -60,8 +60,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     log_level: Annotated[
         str,
         Meta(
-            description="Python logging level of the web app and of `make run`'s own lines; workers and"
-            " the scheduler log at INFO, as the dramatiq and periodiq command lines set it."
+            description="Python logging level of every process (web, workers, scheduler, `make run`)."
+            " httpx's and httpcore's line per HTTP request appears only at DEBUG."
         ),
     ] = "INFO"
     log_repeat_limit: Annotated[
@@ -72,6 +72,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
         ),
     ] = 20
     log_repeat_window_s: Annotated[float, Meta(description="That window, in seconds.")] = 60.0
+    log_customer_key: Annotated[
+        str,
+        Meta(
+            description="Key of the customer hash in log lines (`customer=c:<8 hex digits>`, a keyed"
+            " HMAC-SHA256 of the WhatsApp id, never the number). Unset: derived from"
+            " `WHATSAPP_WEBHOOK_SECRET`. Every process needs the same value for one customer's lines"
+            " to match."
+        ),
+    ] = ""
+    access_log: Annotated[
+        bool,
+        Meta(
+            description="One INFO line per HTTP request (method, path, status, duration, client);"
+            " `/health`, `/health/ready` and `/metrics` only at DEBUG."
+        ),
+    ] = True
 
     web_host: Annotated[str, Meta(description="Address uvicorn binds.")] = "127.0.0.1"
     web_port: Annotated[int, Meta(ge=0, le=65535, description="Port uvicorn binds.")] = 8000

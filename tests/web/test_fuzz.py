@@ -66,6 +66,8 @@ hostile_text = st.one_of(
     st.lists(st.sampled_from(HOSTILE_PIECES) | st.text(max_size=5), max_size=6).map("".join),
 )
 printable_ascii = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80)
+# A header value that starts or ends with a space never reaches the server: httpx refuses to send it.
+header_values = printable_ascii.map(str.strip)
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | hostile_text
 json_values = st.recursive(
     json_scalars,
@@ -159,7 +161,7 @@ def generic_bodies(draw: st.DrawFn) -> bytes:
     body=generic_bodies(),
     auth=st.sampled_from(["signed", "bearer", "none", "wrong"]),
     content_type=st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", ""])
-    | printable_ascii,
+    | header_values,
 )
 def test_the_generic_webhook_never_answers_5xx(fuzzed_server, body, auth, content_type):
     headers = {

@@ -8,6 +8,7 @@ from tests.support import meta_samples as meta
 from tests.support.whatsapp import APP_SECRET, post_signed, text
 from web.app import create_app
 from web.enqueue import AsyncEnqueuer
+from zapq.customer_hash import customer_tag
 from zapq.embedded.redis_server import ensure_redis
 from zapq.settings import SettingsError, get_settings
 from zapq.whatsapp.signature import sign
@@ -201,3 +202,61 @@ def test_an_unsigned_deep_body_is_refused_for_its_signature_first(web_client):
     response = web_client.post("/webhook/whatsapp", content=b"[" * 100_000)
 
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("signature", "reason"),
+    [
+        (None, "no X-Hub-Signature-256 header"),
+        ("sha256=" + "z" * 64, "X-Hub-Signature-256 is not sha256=<64 hex digits>"),
+        (
+            sign("last-years-app-secret", meta.body_with_messages(text("wamid.A", "oi"))),
+            "X-Hub-Signature-256 does not match the body: check that WHATSAPP_WEBHOOK_SECRET is the"
+            " Meta app's secret",
+        ),
+    ],
+    ids=["missing", "malformed", "mismatch"],
+)
+def test_a_refused_signature_is_a_warning_naming_the_reason_and_the_client(
+    web_client, caplog, signature, reason
+):
+    headers = {"content-type": "application/json"}
+    if signature is not None:
+        headers["x-hub-signature-256"] = signature
+
+    web_client.post(
+        "/webhook/whatsapp", content=meta.body_with_messages(text("wamid.A", "oi")), headers=headers
+    )
+
+    (line,) = [r for r in caplog.records if r.name == "web.whatsapp_webhook"]
+    assert line.levelname == "WARNING"
+    assert line.getMessage().startswith(f"webhook rejected from testclient: {reason}")
+
+
+def test_a_received_webhook_is_one_line_of_counts_by_kind_and_customer_hashes_never_numbers(
+    web_client, caplog
+):
+    bruno = "5521999990000"
+    image = meta.user_message("image", {"id": "1", "mime_type": "image/jpeg"}, wamid="wamid.I")
+    body = meta.body_with_messages(text("wamid.A", "oi"), text("wamid.B", "oi", sender=bruno), image)
+    post_signed(web_client, body)
+    post_signed(web_client, meta.body_with_statuses(meta.status("delivered"), meta.status("read")))
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "web.whatsapp_webhook"]
+    ana, bruno_tag = customer_tag(meta.USER_WA_ID), customer_tag(bruno)
+    assert lines == [
+        f"webhook received: messages=3 (image=1, text=2) statuses=0 customers={ana},{bruno_tag}",
+        "webhook received: messages=0 statuses=2 (delivered=1, read=1) customers=-",
+    ]
+    assert not [r for r in caplog.records if meta.USER_WA_ID in r.getMessage() or bruno in r.getMessage()]
+
+
+def test_a_message_meta_delivers_again_is_logged_as_a_skipped_duplicate(web_client, broker, caplog):
+    body = meta.body_with_messages(text("wamid.again", "oi"))
+    post_signed(web_client, body)
+    post_signed(web_client, body)
+
+    skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipped")]
+    assert skipped == [
+        f"skipped wamid.again customer={customer_tag(meta.USER_WA_ID)}: duplicate, received before"
+    ]

@@ -76,3 +76,12 @@ def test_memory_stays_bounded_under_endless_distinct_templates(limited) -> None:
     limit = handler.filters[0]
     assert isinstance(limit, RepeatLimit)
     assert len(limit._kinds) <= 1024
+
+
+def test_info_lines_are_one_per_event_and_never_cut(limited) -> None:  # type: ignore[no-untyped-def]
+    logger, handler, _ = limited
+    for n in range(100):
+        logger.info("burst %d answered", n)
+    logger.warning("a warning")
+
+    assert len(handler.lines) == 101

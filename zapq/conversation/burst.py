@@ -31,7 +31,15 @@ import psycopg
 import redis
 
 from zapq import metrics
-from zapq.conversation.engine import ConversationEngine, EngineReply, Handoff, OptIn, OptOut
+from zapq.conversation.engine import (
+    BookTestDrive,
+    ConversationEngine,
+    ConversationState,
+    EngineReply,
+    Handoff,
+    OptIn,
+    OptOut,
+)
 from zapq.conversation.store import (
     HUMAN,
     Conversation,
@@ -41,6 +49,7 @@ from zapq.conversation.store import (
     save_turn_outcome,
     touch_conversation,
 )
+from zapq.customer_hash import customer_tag
 from zapq.db.outbound_messages import find_outbound
 from zapq.db.poison import ITEM_ERRORS, PoisonBin, is_item_error
 from zapq.whatsapp.client import WhatsAppClient
@@ -94,8 +103,10 @@ def answer_burst(
     poison = PoisonBin(services.connection, services.actor_name, batch_id)
     messages = sorted(_readable(poison, items), key=lambda m: m.sent_at)
     if not messages:
+        logger.warning("burst %s skipped: none of its %d message(s) could be read", batch_id, len(items))
         return _finish(services, "poison" if poison.set_aside_ids else "nothing_to_say")
     first = messages[0]
+    customer = customer_tag(first.wa_id)
     connection = services.connection
     with conversation_lock(connection, first.phone_number_id, first.wa_id):
         now = datetime.now(UTC)
@@ -103,19 +114,22 @@ def answer_burst(
         conversation = _touch(services, messages)
         messages = record_inbound(connection, batch_id, messages, stale, poison)
         if conversation.last_batch_id == batch_id:
+            logger.info("burst %s customer=%s skipped: duplicate, answered before", batch_id, customer)
             _repeat_handoffs(services, conversation, batch_id)
             return BurstOutcome("repeated")
         if stale:
             _count("stale_messages", len(stale))
             logger.warning(
-                "not answering %d stale message(s) from %s (older than %s): %s",
-                len(stale), first.wa_id, services.stale_after, ", ".join(sorted(stale)),
+                "burst %s customer=%s skipped %d stale message(s): older than %s: %s",
+                batch_id, customer, len(stale), services.stale_after, ", ".join(sorted(stale)),
             )  # fmt: skip
         fresh = [m for m in messages if m.wamid not in stale]
         if not fresh:
             return _finish(services, "stale" if messages else "poison")
         if conversation.mode == HUMAN:
-            logger.info("conversation %s is with a person: the bot stays silent", first.wa_id)
+            logger.info(
+                "burst %s customer=%s skipped: human mode, a person has the conversation", batch_id, customer
+            )
             return _finish(services, "human_mode")
         return _answer(services, conversation, batch_id, fresh)
 
@@ -151,7 +165,12 @@ def _touch(services: BurstServices, messages: Sequence[InboundMessage]) -> Conve
     except ITEM_ERRORS as error:
         if not is_item_error(error):
             raise
-        logger.warning("profile name of %s not stored (%s): %s", first.wa_id, type(error).__name__, error)
+        logger.warning(
+            "profile name of customer=%s not stored (%s): %s",
+            customer_tag(first.wa_id),
+            type(error).__name__,
+            error,
+        )
         return touch(None)
 
 
@@ -161,7 +180,9 @@ def _answer(
     client = services.client_for(conversation.phone_number_id)
     if find_outbound(services.connection, reply_key(batch_id)) is None:  # not after a crash that replied
         _show_typing(client, fresh[-1])
-    reply = services.engine.reply(conversation.state(), fresh)
+    before = conversation.state()
+    reply = services.engine.reply(before, fresh)
+    _log_answer(services, conversation, batch_id, len(fresh), before, reply)
     sent = _send_reply(services, client, conversation.wa_id, batch_id, reply)
     handoff = next((action for action in reply.actions if isinstance(action, Handoff)), None)
     turn = _turn_record(services, conversation, batch_id, fresh, reply, sent)
@@ -180,6 +201,42 @@ def _answer(
         _count("handoffs")
         services.on_handoff(batch_id)
     return _finish(services, "answered" if reply.text else "nothing_to_say", sent)
+
+
+def _log_answer(
+    services: BurstServices,
+    conversation: Conversation,
+    batch_id: str,
+    message_count: int,
+    before: ConversationState,
+    reply: EngineReply,
+) -> None:
+    """The story's middle line: the burst, what the engine understood and which cars it shows."""
+    customer = customer_tag(conversation.wa_id)
+    if not reply.text:
+        logger.info(
+            "burst %s customer=%s answered %d message(s): nothing to say", batch_id, customer, message_count
+        )
+        return
+    logger.info(
+        "burst %s customer=%s answered %d message(s): intent=%s vehicles=%s engine=%s",
+        batch_id, customer, message_count, reply.intent or "-", _vehicles(before, reply) or "-",
+        services.engine_name,
+    )  # fmt: skip
+
+
+def _vehicles(before: ConversationState, reply: EngineReply) -> str:
+    """Ids of the cars the reply lists (the rules engine's `shown` fact, when this reply set it) or books."""
+    shown = reply.state.facts.get("shown", "")
+    ids = shown.split(",") if shown and shown != before.facts.get("shown", "") else []
+    ids += [
+        str(action.vehicle_id)
+        for action in reply.actions
+        if isinstance(action, BookTestDrive)
+        and action.vehicle_id is not None
+        and str(action.vehicle_id) not in ids
+    ]
+    return ",".join(ids)
 
 
 def reply_key(batch_id: str) -> str:
@@ -240,7 +297,10 @@ def _send_template(
 ) -> SendResult | None:
     """Error 131047: more than 24 h since the customer wrote, so only a template can reach them."""
     if not services.template_name:
-        logger.warning("%s is outside the 24 h window and WHATSAPP_TEMPLATE_NAME is unset", recipient)
+        logger.warning(
+            "customer=%s is outside the 24 h window and WHATSAPP_TEMPLATE_NAME is unset",
+            customer_tag(recipient),
+        )
         return None
 
     def send() -> str:

@@ -157,6 +157,7 @@ class RuleBasedEngine:
     ) -> bool:
         """Answer the main request, if the burst makes one; False when there is none."""
         if reading.wants_human:
+            answer.intent = "handoff"
             note_interest(answer.facts, reading.queries)
             summary = handoff_summary(
                 state, batch, answer.facts, inventory=self.inventory, trade_in=answer.trade_in

@@ -121,6 +121,11 @@ class WhatsAppClient:
         """Read-only: the messages URL, where the token goes, was built from it."""
         return self._phone_number_id
 
+    @property
+    def messages_url(self) -> str:
+        """Where every request of this client goes (the token is not part of it)."""
+        return self._messages_url
+
     def close(self) -> None:
         if self._owns_http:
             self._http.close()

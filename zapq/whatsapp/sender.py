@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import psycopg
 
+from zapq.customer_hash import customer_tag
 from zapq.db.outbound_messages import (
     FAILED,
     SENT,
@@ -112,7 +113,12 @@ def send_once(
         kind=kind,
         body=body,
     )
+    customer = customer_tag(recipient)
     if claimed.is_settled:
+        logger.info(
+            "%s %s customer=%s: %s by an earlier attempt, not sent again (%s)",
+            kind, claimed.wamid or "-", customer, claimed.status, idempotency_key,
+        )  # fmt: skip
         return _settled(claimed)
     if claimed.attempted_at is not None:
         wamid = adopt_unmatched_send(
@@ -124,8 +130,9 @@ def send_once(
         )
         if wamid is not None:
             logger.warning(
-                "%s: adopted %s, reported by Meta after an unfinished attempt", idempotency_key, wamid
-            )
+                "sent %s %s customer=%s: adopted, reported by Meta after an unfinished attempt (%s)",
+                kind, wamid, customer, idempotency_key,
+            )  # fmt: skip
             return SendResult(status=SENT, wamid=wamid)
         since = claimed.attempted_at
         if after_outage or claimed.doubt_seen_at is not None:
@@ -139,10 +146,11 @@ def send_once(
     try:
         wamid = build_and_send()
     except (PermanentSendError, OutsideServiceWindow) as error:
-        logger.warning("WhatsApp message %s to %s not sent: %s", idempotency_key, recipient, error)
+        _log_failure(client, idempotency_key, kind, customer, error, "not retried")
         record_failed(connection, idempotency_key, error.code, error.title)
         return SendResult(status=FAILED, error_code=error.code, error_title=error.title, requested_now=True)
     except WhatsAppSendError as error:
+        _log_failure(client, idempotency_key, kind, customer, error, "retried later")
         if error.http_status is not None or isinstance(error, AccessTokenInvalid):
             clear_attempt(connection, idempotency_key)  # Meta answered: nothing was sent
         raise
@@ -150,7 +158,25 @@ def send_once(
         clear_attempt(connection, idempotency_key)  # refused before any request left
         raise
     record_sent(connection, idempotency_key, wamid)
+    logger.info("sent %s %s customer=%s (%s)", kind, wamid, customer, idempotency_key)
     return SendResult(status=SENT, wamid=wamid, requested_now=True)
+
+
+def _log_failure(
+    client: WhatsAppClient,
+    idempotency_key: str,
+    kind: str,
+    customer: str,
+    error: WhatsAppSendError,
+    then: str,
+) -> None:
+    """The failed send's line: where it went and Graph's error code, what Meta branches on."""
+    logger.warning(
+        "send failed: %s customer=%s url=%s code=%s http=%s, %s (%s): %s",
+        kind, customer, client.messages_url, error.code if error.code is not None else "-",
+        error.http_status if error.http_status is not None else "-", then, idempotency_key,
+        "; ".join(part for part in (error.title, error.details) if part),
+    )  # fmt: skip
 
 
 def _settled(row: OutboundMessage) -> SendResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import string
+from enum import StrEnum
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 #: The header zapq signs its own webhooks with (CRM handoffs), the same way Meta signs its, and
@@ -12,6 +13,16 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 ZAPQ_SIGNATURE_HEADER = "X-Zapq-Signature-256"
 SIGNATURE_PREFIX = "sha256="
 SUBSCRIBE_MODE = "subscribe"
+
+
+class SignatureProblem(StrEnum):
+    """Why a signature is refused; the web's warning names it."""
+
+    MISSING = "missing"  # no header
+    MALFORMED = "malformed"  # not `sha256=` and 64 hex digits
+    MISMATCH = "mismatch"  # signed with another secret, or the body changed on the way
+    NO_SECRET = "no_secret"  # nothing to check against
+
 
 _HEX_DIGEST_LENGTH = hashlib.sha256().digest_size * 2
 _HEX_DIGITS = frozenset(string.hexdigits)
@@ -28,14 +39,25 @@ def verify_signature(app_secret: bytes | str, raw_body: bytes, header_value: str
     False for a missing or malformed header (other prefix, wrong length, not hex) and for an empty
     app secret, since anyone can compute an HMAC keyed by nothing.
     """
+    return signature_problem(app_secret, raw_body, header_value) is None
+
+
+def signature_problem(
+    app_secret: bytes | str, raw_body: bytes, header_value: str | None
+) -> SignatureProblem | None:
+    """Why `verify_signature` refuses, or None when it accepts."""
     key = _as_bytes(app_secret)
-    if not key or not header_value or not header_value.startswith(SIGNATURE_PREFIX):
-        return False
+    if not key:
+        return SignatureProblem.NO_SECRET
+    if not header_value:
+        return SignatureProblem.MISSING
+    if not header_value.startswith(SIGNATURE_PREFIX):
+        return SignatureProblem.MALFORMED
     received_hex = header_value[len(SIGNATURE_PREFIX) :]
     if len(received_hex) != _HEX_DIGEST_LENGTH or not _HEX_DIGITS.issuperset(received_hex):
-        return False
+        return SignatureProblem.MALFORMED
     expected = hmac.new(key, raw_body, hashlib.sha256).digest()
-    return hmac.compare_digest(bytes.fromhex(received_hex), expected)
+    return None if hmac.compare_digest(bytes.fromhex(received_hex), expected) else SignatureProblem.MISMATCH
 
 
 def verify_handshake(

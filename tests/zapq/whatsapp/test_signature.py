@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.support.meta_samples import body_with_messages, user_message
-from zapq.whatsapp.signature import sign, verify_handshake, verify_signature
+from zapq.whatsapp.signature import (
+    SignatureProblem,
+    sign,
+    signature_problem,
+    verify_handshake,
+    verify_signature,
+)
 
 APP_SECRET = "6f1c1d9a0f5e4b7c8a2d3e4f5a6b7c8d"
 BODY = body_with_messages(user_message("text", {"body": "Oi, tudo bem? Quero um orçamento."}))
@@ -110,3 +116,19 @@ def test_handshake_is_refused_unless_subscribing_with_our_configured_token(
 def test_handshake_tokens_with_non_ascii_characters_compare_safely():
     assert verify_handshake("subscribe", "senha-ção", "42", "senha-ção") == "42"
     assert verify_handshake("subscribe", "senha-cao", "42", "senha-ção") is None
+
+
+@pytest.mark.parametrize(
+    ("app_secret", "header", "problem"),
+    [
+        (APP_SECRET, None, SignatureProblem.MISSING),
+        (APP_SECRET, "sha1=" + "0" * 40, SignatureProblem.MALFORMED),
+        (APP_SECRET, "sha256=" + "0" * 63, SignatureProblem.MALFORMED),
+        (APP_SECRET, sign("some-other-apps-secret", BODY), SignatureProblem.MISMATCH),
+        ("", sign("", BODY), SignatureProblem.NO_SECRET),
+        (APP_SECRET, sign(APP_SECRET, BODY), None),
+    ],
+    ids=["missing", "other-algorithm", "short", "other-secret", "no-secret", "good"],
+)
+def test_a_refusal_says_why_so_the_log_can_point_at_the_setting(app_secret, header, problem):
+    assert signature_problem(app_secret, BODY, header) == problem

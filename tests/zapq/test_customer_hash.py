@@ -1,0 +1,87 @@
+"""Log lines name a customer by a keyed hash: the same in every process and restart, never the number."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from zapq import customer_hash
+from zapq.customer_hash import customer_tag
+from zapq.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+ANA = "5511988887777"
+BRUNO = "5521999990000"
+
+
+@pytest.fixture
+def key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHATSAPP_WEBHOOK_SECRET", "app-secret")
+    monkeypatch.delenv("LOG_CUSTOMER_KEY", raising=False)
+    get_settings.cache_clear()
+
+
+def test_a_customer_is_c_and_8_hex_digits_and_the_number_is_not_in_it(key: None) -> None:
+    tag = customer_tag(ANA)
+
+    assert re.fullmatch("c:[0-9a-f]{8}", tag)
+    assert customer_tag(ANA) == tag
+    assert customer_tag(BRUNO) != tag
+
+
+def test_another_process_gives_the_same_customer_the_same_hash(key: None) -> None:
+    other = subprocess.run(
+        [sys.executable, "-c", f"from zapq.customer_hash import customer_tag; print(customer_tag({ANA!r}))"],
+        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+
+    assert other.stdout.strip() == customer_tag(ANA)
+
+
+def test_the_hash_is_keyed_so_a_list_of_numbers_cannot_be_matched_without_the_key(
+    key: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by_webhook_secret = customer_tag(ANA)
+    monkeypatch.setenv("WHATSAPP_WEBHOOK_SECRET", "another-app-secret")
+    get_settings.cache_clear()
+    by_another_secret = customer_tag(ANA)
+    monkeypatch.setenv("LOG_CUSTOMER_KEY", "a-key-of-its-own")
+    get_settings.cache_clear()
+
+    assert len({by_webhook_secret, by_another_secret, customer_tag(ANA)}) == 3
+
+
+def test_log_customer_key_keeps_the_hashes_when_the_webhook_secret_is_rotated(
+    key: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOG_CUSTOMER_KEY", "a-key-of-its-own")
+    get_settings.cache_clear()
+    before = customer_tag(ANA)
+    monkeypatch.setenv("WHATSAPP_WEBHOOK_SECRET", "rotated-app-secret")
+    get_settings.cache_clear()
+
+    assert customer_tag(ANA) == before
+
+
+def test_without_any_key_it_warns_once_that_the_hashes_are_unkeyed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("WHATSAPP_WEBHOOK_SECRET", raising=False)
+    monkeypatch.delenv("LOG_CUSTOMER_KEY", raising=False)
+    monkeypatch.setattr(customer_hash, "_warned_unkeyed", False)
+    customer_hash._derived_key.cache_clear()
+    get_settings.cache_clear()
+
+    with caplog.at_level(logging.WARNING, logger="zapq.customer_hash"):
+        customer_tag(ANA)
+        customer_tag(BRUNO)
+
+    (warning,) = caplog.records
+    assert "LOG_CUSTOMER_KEY and WHATSAPP_WEBHOOK_SECRET are unset" in warning.getMessage()
+    assert "unkeyed" in warning.getMessage()
