@@ -43,6 +43,7 @@ from zapq.conversation.store import (
 )
 from zapq.db.outbound_messages import find_outbound
 from zapq.db.poison import ITEM_ERRORS, PoisonBin, is_item_error
+from zapq.reengagement.conversions import note_campaign_replies
 from zapq.whatsapp.client import WhatsAppClient
 from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError, WhatsAppSendError
 from zapq.whatsapp.events import InboundMessage, Wire, from_wire
@@ -102,6 +103,7 @@ def answer_burst(
         stale = {m.wamid for m in messages if now - m.sent_at > services.stale_after}
         conversation = _touch(services, messages)
         messages = record_inbound(connection, batch_id, messages, stale, poison)
+        note_campaign_replies(connection, first.phone_number_id, first.wa_id, [m.sent_at for m in messages])
         if conversation.last_batch_id == batch_id:
             _repeat_handoffs(services, conversation, batch_id)
             return BurstOutcome("repeated")
