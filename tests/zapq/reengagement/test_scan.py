@@ -46,7 +46,8 @@ def test_an_open_handoff_hides_a_lead_until_it_is_released(db):
     quiet = now - dt.timedelta(hours=49)
     conversation(db, "5511000000001", quiet, replied_at=quiet)
     db.execute(
-        "INSERT INTO handoffs (handoff_id, phone_number_id, wa_id, reason, summary) VALUES ('h', %s, %s, 'r', 's')",
+        "INSERT INTO handoffs (handoff_id, phone_number_id, wa_id, reason, summary)"
+        " VALUES ('h', %s, %s, 'r', 's')",
         (PNID, "5511000000001"),
     )
     assert find_candidates(db, [CampaignType.INACTIVE_48H], now, POLICY) == []
