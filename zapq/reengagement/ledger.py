@@ -144,17 +144,18 @@ def note_replies(
     """Mark the campaign messages these customer messages answer (within 72 h); return their campaigns.
 
     Each send converts once: a redelivered burst finds `replied_at` set and counts nothing.
+    Meta stamps messages to the second, so the send's own second counts as after it.
     """
     if not message_times:
         return []
     rows = connection.execute(
         "UPDATE reengagement_sends s SET replied_at = ("
         "   SELECT min(t) FROM unnest(%(times)s::timestamptz[]) t"
-        "   WHERE t >= s.sent_at AND t <= s.sent_at + %(window)s)"
+        "   WHERE t >= date_trunc('second', s.sent_at) AND t <= s.sent_at + %(window)s)"
         " WHERE s.phone_number_id = %(pnid)s AND s.wa_id = %(wa_id)s AND s.status = 'sent'"
         " AND s.replied_at IS NULL"
         " AND EXISTS (SELECT 1 FROM unnest(%(times)s::timestamptz[]) t"
-        "   WHERE t >= s.sent_at AND t <= s.sent_at + %(window)s)"
+        "   WHERE t >= date_trunc('second', s.sent_at) AND t <= s.sent_at + %(window)s)"
         " RETURNING s.campaign_type",
         {"times": list(message_times), "window": CONVERSION_WINDOW, "pnid": phone_number_id, "wa_id": wa_id},
     ).fetchall()
