@@ -155,7 +155,8 @@ def test_opt_out_and_human_mode_and_an_open_handoff_are_never_sent_to(broker, wo
     conversation(db, human, quiet, replied_at=quiet, mode="human")
     conversation(db, handed, quiet, replied_at=quiet)
     db.execute(
-        "INSERT INTO handoffs (handoff_id, phone_number_id, wa_id, reason, summary) VALUES ('h', %s, %s, 'r', 's')",
+        "INSERT INTO handoffs (handoff_id, phone_number_id, wa_id, reason, summary)"
+        " VALUES ('h', %s, %s, 'r', 's')",
         (PNID, handed),
     )
     subject = quiet_subject(int(quiet.timestamp()))
@@ -279,7 +280,7 @@ def test_two_periodiq_schedulers_give_one_scan_per_tick(
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         )
 
     def scheduled(log: Path) -> bool:
