@@ -122,7 +122,7 @@ def send_reengagement(candidate: dict[str, Any]) -> None:
     try:
         result = send_campaign(services, wanted, now)
     except AccessTokenInvalid as error:
-        logger.critical("campaign %s waits: the WhatsApp access token was rejected", wanted.idempotency_key)
+        logger.critical("campaign %s waits: the WhatsApp access token was rejected", _described(wanted))
         raise RetryCampaign(str(error), delay=TOKEN_RETRY_DELAY_MS) from error
     except RetryableSendError as error:
         suggested = error.retry_after_s
@@ -131,9 +131,14 @@ def send_reengagement(candidate: dict[str, Any]) -> None:
     metrics.reengagement_sent().labels(wanted.campaign_type.value, result.outcome.value).inc()
     if result.outcome == Outcome.DEFERRED and result.defer_until is not None:
         delay_ms = max(0, int((result.defer_until - now).total_seconds() * 1000)) + random.randint(0, 1000)
-        logger.info("campaign %s deferred to %s (quiet hours)", wanted.idempotency_key, result.defer_until)
+        logger.info("campaign %s deferred to %s (quiet hours)", _described(wanted), result.defer_until)
         raise CampaignDeferred(f"quiet hours until {result.defer_until.isoformat()}", delay=delay_ms)
-    logger.info("campaign %s: %s", wanted.idempotency_key, result.outcome.value)
+    logger.info("campaign %s: %s", _described(wanted), result.outcome.value)
+
+
+def _described(candidate: Candidate) -> str:
+    """Campaign and subject, without the customer's phone number (logs carry no wa_id)."""
+    return f"{candidate.campaign_type.value} {candidate.subject}"
 
 
 def request_inventory_scan(watermark: int) -> bool:
