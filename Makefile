@@ -40,9 +40,10 @@ stop: install
 migrate: install
 	$(PY) -c 'import zapq.runtime as r; r.boot(); print("schema up to date")'
 
-## The dealership's demo inventory (idempotent).
+## The dealership's demo inventory (idempotent); then the campaigns look at the new stock.
 seed: install
 	$(PY) -m zapq.conversation.seed
+	$(PY) -m zapq.reengagement inventory-changed
 
 ## Both layers: pure logic and real servers, spread over TEST_WORKERS processes, each with its own
 ## embedded Redis and PostgreSQL (var/test-gw<N>).

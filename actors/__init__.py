@@ -18,7 +18,14 @@ from zapq.settings import SettingsError, declaring_settings
 broker = build_broker(declaring_settings())
 dramatiq.set_broker(broker)
 
-from actors import analytics, conversation, handoff, metrics_snapshots, webhook_events  # noqa: E402
+from actors import (  # noqa: E402
+    analytics,
+    conversation,
+    handoff,
+    metrics_snapshots,
+    reengagement,
+    webhook_events,
+)
 
 
 def boot() -> None:
@@ -39,4 +46,13 @@ def boot() -> None:
     bind_broker(broker, settings.redis_url)
 
 
-__all__ = ["analytics", "boot", "broker", "conversation", "handoff", "metrics_snapshots", "webhook_events"]
+__all__ = [
+    "analytics",
+    "boot",
+    "broker",
+    "conversation",
+    "handoff",
+    "metrics_snapshots",
+    "reengagement",
+    "webhook_events",
+]

@@ -22,6 +22,8 @@ from zapq.conversation.engine import ConversationEngine
 from zapq.conversation.factory import build_engine
 from zapq.conversation.inventory import PostgresInventory
 from zapq.db.connection import thread_connection
+from zapq.reengagement.rules import Policy
+from zapq.reengagement.sending import CampaignServices
 from zapq.settings import Settings
 from zapq.whatsapp.client import WhatsAppClient
 from zapq.whatsapp.pacing import Pacer
@@ -104,5 +106,28 @@ def burst_services(
         template_language=settings.whatsapp_template_language,
         on_turn=on_turn,
         on_handoff=on_handoff,
+        after_outage=after_outage,
+    )
+
+
+@_built_once
+def campaign_policy(settings: Settings) -> Policy:
+    return Policy.from_settings(settings)
+
+
+def campaign_services(settings: Settings, *, after_outage: bool = False) -> CampaignServices:
+    settings.require("WHATSAPP_ACCESS_TOKEN")
+    return CampaignServices(
+        connection=thread_connection(),
+        redis=redis_client(settings.redis_url),
+        client_for=lambda phone_number_id: whatsapp_client(
+            settings.whatsapp_api_url, settings.whatsapp_access_token, phone_number_id
+        ),
+        pacer=pacer(
+            settings.redis_namespace,
+            settings.whatsapp_max_messages_per_second,
+            settings.whatsapp_recipient_min_interval_ms,
+        ),
+        policy=campaign_policy(settings),
         after_outage=after_outage,
     )

@@ -8,3 +8,8 @@ from periodiq import cron
 
 #: `actors.metrics_snapshots.collect_metrics`: a snapshot of queue depths and event counts.
 METRICS_SNAPSHOT = cron("* * * * *")
+
+#: `actors.reengagement.scan_reengagement`: every campaign's scan (a change of stock also starts one).
+REENGAGEMENT_SCAN = cron("7 * * * *")
+"""Hourly, at minute 7: leads gone quiet, new cars that match, price drops. Off the hour, where
+other jobs of a deployment tend to pile up."""

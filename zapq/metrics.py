@@ -139,3 +139,13 @@ llm_fallbacks = counter(
     "Replies the LLM could not give, answered by the fallback engine instead.",
     ("reason",),
 )
+reengagement_sent = counter(
+    "zapq_reengagement_sent_total",
+    "Re-engagement sends by campaign and outcome (sent, refused, deferred, skipped_...).",
+    ("campaign_type", "outcome"),
+)
+reengagement_conversions = counter(
+    "zapq_reengagement_conversions_total",
+    "Customers who wrote within 72 h of a re-engagement message, by campaign.",
+    ("campaign_type",),
+)

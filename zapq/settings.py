@@ -19,6 +19,7 @@ import msgspec.inspect
 from msgspec import Meta
 
 from zapq.conversation.dealership import OpeningHours
+from zapq.reengagement.quiet_hours import QuietHours, time_zone
 
 
 class SettingsError(ValueError):
@@ -226,6 +227,67 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
         int, Meta(ge=0, le=100, description="Smallest down payment (% of the price) the simulation uses.")
     ] = 20
 
+    reengagement_enabled: Annotated[
+        bool,
+        Meta(
+            description="`0` stops every re-engagement campaign (scans find nothing; queued sends are"
+            " dropped)."
+        ),
+    ] = True
+    reengagement_quiet_hours: Annotated[
+        str,
+        Meta(
+            description="When no campaign message goes out, `HH:MM-HH:MM` (seconds allowed) in"
+            " `REENGAGEMENT_TIMEZONE`; may wrap midnight. A send due inside waits for the end, then goes."
+        ),
+    ] = "21:00-09:00"
+    reengagement_timezone: Annotated[
+        str, Meta(description="IANA time zone of the quiet hours (the customers' clock).")
+    ] = "America/Sao_Paulo"
+    reengagement_max_per_customer: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="Campaign messages one customer may get across all campaigns per"
+            " `REENGAGEMENT_WINDOW_DAYS` (each campaign alone: 1 per 24 h).",
+        ),
+    ] = 2
+    reengagement_window_days: Annotated[
+        float, Meta(gt=0, description="The window of `REENGAGEMENT_MAX_PER_CUSTOMER`, in days.")
+    ] = 7.0
+    reengagement_lookback_days: Annotated[
+        float,
+        Meta(
+            gt=0,
+            description="Leads whose last message is older than this are left alone, and only cars that"
+            " arrived or got cheaper within it are offered.",
+        ),
+    ] = 30.0
+    reengagement_template_inactive_48h: Annotated[
+        str,
+        Meta(
+            description="Approved template for `inactive_48h` (body: {{1}} first name). Unset: that"
+            " campaign sends nothing, since a lead quiet for 48 h is outside the 24 h window."
+        ),
+    ] = ""
+    reengagement_template_new_cars: Annotated[
+        str,
+        Meta(
+            description="Approved template for `new_cars` (body: {{1}} first name, {{2}} car, {{3}}"
+            " price). Unset: sent only to customers inside the 24 h window, as text."
+        ),
+    ] = ""
+    reengagement_template_price_drop: Annotated[
+        str,
+        Meta(
+            description="Approved template for `price_drop` (body: {{1}} first name, {{2}} car, {{3}}"
+            " new price). Unset: sent only inside the 24 h window, as text."
+        ),
+    ] = ""
+    reengagement_template_language: Annotated[
+        str, Meta(description="Language code of the three campaign templates.")
+    ] = "pt_BR"
+
     handoff_webhook_url: Annotated[
         str, Meta(description="Where `notify_human_handoff` POSTs the summary (the CRM). Unset: logged only.")
     ] = ""
@@ -330,12 +392,29 @@ def _check_choices(settings: Settings) -> None:
             f"invalid environment variable DEALERSHIP_OPENING_HOURS={settings.dealership_opening_hours!r}:"
             f" {error}"
         ) from None
+    _check_reengagement(settings)
     terms = settings.financing_terms_months.replace(" ", "").split(",")
     if not all(term.isdigit() and 0 < int(term) <= 120 for term in terms):
         raise SettingsError(
             f"invalid environment variable FINANCING_TERMS_MONTHS={settings.financing_terms_months!r}:"
             " expected months from 1 to 120, comma-separated"
         )
+
+
+def _check_reengagement(settings: Settings) -> None:
+    try:
+        time_zone(settings.reengagement_timezone)
+    except ValueError as error:
+        raise SettingsError(
+            f"invalid environment variable REENGAGEMENT_TIMEZONE={settings.reengagement_timezone!r}: {error}"
+        ) from None
+    try:
+        QuietHours.parse(settings.reengagement_quiet_hours, settings.reengagement_timezone)
+    except ValueError as error:
+        raise SettingsError(
+            f"invalid environment variable REENGAGEMENT_QUIET_HOURS={settings.reengagement_quiet_hours!r}:"
+            f" {error}"
+        ) from None
 
 
 def _name_the_variable(message: str, known: Mapping[str, str]) -> str:

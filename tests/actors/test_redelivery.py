@@ -9,8 +9,8 @@ from tests.support.crash_actors import LEDGER_DDL, attempts_key, slow_write
 
 
 def test_message_of_a_sigkilled_worker_is_redelivered_to_a_new_worker(
-    worker_process, db: psycopg.Connection, redis_client: redis.Redis, wait_until
-) -> None:
+    broker, worker_process, db: psycopg.Connection, redis_client: redis.Redis, wait_until
+) -> None:  # `broker`: this process sends, so its broker must point at the test's Redis
     db.execute(LEDGER_DDL)
     first = worker_process("tests.support.crash_actors", threads=2)
     slow_write.send("order-1", 3.0)

@@ -52,6 +52,7 @@ from zapq.conversation.store import (
 from zapq.customer_hash import customer_tag
 from zapq.db.outbound_messages import find_outbound
 from zapq.db.poison import ITEM_ERRORS, PoisonBin, is_item_error
+from zapq.reengagement.conversions import note_campaign_replies
 from zapq.whatsapp.client import WhatsAppClient
 from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError, WhatsAppSendError
 from zapq.whatsapp.events import InboundMessage, Wire, from_wire
@@ -113,6 +114,7 @@ def answer_burst(
         stale = {m.wamid for m in messages if now - m.sent_at > services.stale_after}
         conversation = _touch(services, messages)
         messages = record_inbound(connection, batch_id, messages, stale, poison)
+        note_campaign_replies(connection, first.phone_number_id, first.wa_id, [m.sent_at for m in messages])
         if conversation.last_batch_id == batch_id:
             logger.info("burst %s customer=%s skipped: duplicate, answered before", batch_id, customer)
             _repeat_handoffs(services, conversation, batch_id)
