@@ -24,6 +24,7 @@ from actors import analytics, conversation, handoff, metrics_snapshots, webhook_
 def boot() -> None:
     """Ready a worker or scheduler process; its entry point, named on the command line."""
     from zapq.runtime import boot as boot_process
+    from zapq.runtime import stop_started_services
     from zapq.worker_metrics import prepare_metrics_dir
 
     # A crash in a C extension then leaves every thread's Python stack in the log, not just "-11".
@@ -31,6 +32,7 @@ def boot() -> None:
     try:
         settings = boot_process()
     except SettingsError as error:
+        stop_started_services()
         sys.exit(f"zapq: {error}")
     prepare_metrics_dir(settings)
     bind_broker(broker, settings.redis_url)
