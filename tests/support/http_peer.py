@@ -26,6 +26,7 @@ class CannedResponse:
     status: int = 200
     body: Any = field(default_factory=dict)
     delay_s: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 Responder = Callable[[RecordedRequest], CannedResponse]
@@ -93,6 +94,8 @@ class HttpPeer:
                 self.send_response(response.status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(payload)))
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
 
