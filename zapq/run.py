@@ -70,9 +70,10 @@ def main() -> int:
     os.environ.setdefault("dramatiq_worker_timeout", "100")
     demo: CloudApiStandIn | None = None
     try:
+        settings = boot()
         dev_secret = ensure_webhook_secret()
         ensure_generic_webhook_secret()
-        settings = boot()
+        settings = get_settings()
         if settings.demo_mode:
             demo = start_demo(settings)
             settings = get_settings()

@@ -14,7 +14,12 @@ from zapq.embedded import ServiceUrls, export_service_urls, resolve_service_urls
 from zapq.log_limits import limit_repeated_lines
 from zapq.processes import pid_alive
 from zapq.settings import Settings, get_settings
-from zapq.startup_checks import ServiceUnreachable, check_redis_answers, check_url_forms
+from zapq.startup_checks import (
+    ServiceUnreachable,
+    check_postgres_answers,
+    check_redis_answers,
+    check_url_forms,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +52,14 @@ def resolve_services() -> Settings:
 def boot() -> Settings:
     """`resolve_services`, then the schema: what a worker, the scheduler and `make run` need first.
 
-    A PostgreSQL that does not answer is a `ServiceUnreachable` naming DATABASE_URL. On any
-    failure the caller should `stop_started_services()`: nothing it started is of use.
+    A PostgreSQL that does not answer is a `ServiceUnreachable` naming DATABASE_URL, found before
+    any embedded server is started. On a later failure the caller should `stop_started_services()`:
+    nothing it started is of use.
     """
+    settings = get_settings()
+    check_url_forms(settings)
+    if settings.database_url:  # before an embedded Redis is started for nothing
+        check_postgres_answers(settings.database_url)
     settings = resolve_services()
     try:
         with connect(settings.database_url) as connection:

@@ -91,6 +91,14 @@ def check_redis_answers(url: str) -> None:
         client.close()
 
 
+def check_postgres_answers(url: str) -> None:
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_S)) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as error:
+        raise ServiceUnreachable("DATABASE_URL", url, error) from None
+
+
 def check_port_free(port_variable: str, host_variable: str, host: str, port: int) -> None:
     """Refuse a port another process listens on (0 picks a free one, so it is always fine)."""
     if port == 0:

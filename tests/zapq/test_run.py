@@ -37,9 +37,9 @@ def free_port() -> int:
 def test_run_serves_a_webhook_end_to_end_and_ctrl_c_leaves_no_process(settings, tmp_path: Path):
     data_dir = tmp_path / "zapq-run"
     web_port, metrics_port = free_port(), free_port()
-    env = {
-        key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")
-    } | {
+    # No servers and no Cloud API configured: everything embedded, replies to the demo's stand-in.
+    unset = ("REDIS_URL", "DATABASE_URL", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_API_URL")
+    env = {key: value for key, value in os.environ.items() if key not in unset} | {
         "ZAPQ_DATA_DIR": str(data_dir), "WEB_PORT": str(web_port), "METRICS_PORT": str(metrics_port),
         "WORKER_PROCESSES": "1", "WORKER_THREADS": "2", "GENERIC_WEBHOOK_SECRET": GENERIC_SECRET,
     }  # fmt: skip
