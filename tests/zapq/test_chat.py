@@ -89,6 +89,7 @@ def demo_run(settings, tmp_path: Path) -> Iterator[ZapqRun]:  # type: ignore[no-
 def test_a_person_types_as_a_customer_and_sees_the_bots_replies_taps_and_sends_a_photo_and_a_location(
     demo_run: ZapqRun, db: psycopg.Connection, tmp_path: Path
 ) -> None:
+    assert db.execute("SELECT count(*) FROM vehicles").fetchone()[0] > 0  # the demo stock, seeded by the run
     chat = ChatProcess(tmp_path / "data", "--wa-id", CUSTOMER, "--name", "Ana")
     try:
         chat.type("oi")

@@ -76,6 +76,8 @@ def test_run_serves_a_webhook_end_to_end_and_ctrl_c_leaves_no_process(settings, 
         run.send_signal(signal.SIGINT)
         output, _ = run.communicate(timeout=30)
     assert b"zapq stopped." in output, output.decode(errors="replace")[-3000:]
+    # Nothing configured for WhatsApp: the banner says it is a demo, how to talk to it, how to go live.
+    assert b"running as a local demo" in output and b"make chat" in output and b"To go live" in output
     wait_until(lambda: not alive(spawned), timeout=5, what=f"no survivors among {spawned}")
 
 
