@@ -59,13 +59,22 @@ class Chat:
     """One customer's side of a conversation with a running demo."""
 
     def __init__(
-        self, demo: LocalRun, app_secret: str, *, wa_id: str, name: str, out: Callable[[str], None]
+        self,
+        demo: LocalRun,
+        app_secret: str,
+        *,
+        wa_id: str,
+        name: str,
+        show: Callable[[str], None],
+        note: Callable[[str], None],
     ) -> None:
+        """`show` prints what arrives while the customer may be typing; `note` answers what they typed."""
         self.demo = demo
         self.app_secret = app_secret
         self.wa_id = wa_id
         self.name = name
-        self.out = out
+        self.show = show
+        self.note = note
         self.http = httpx.Client(timeout=POLL_WAIT_S + 10)
         self._offer: Outgoing | None = None  # the last message with choices: what a number taps
         self._after = 0
@@ -100,7 +109,7 @@ class Chat:
         elif command == "/local":
             self.post("location", LOCATION)
         elif command.startswith("/"):
-            self.out(HELP)
+            self.note(HELP)
         elif not self._tap(line):
             self.post("text", {"body": line})
         return True
@@ -113,12 +122,12 @@ class Chat:
         try:
             answer = self.http.post(url, content=body, headers=signed_headers(self.app_secret, body))
         except httpx.HTTPError as error:
-            self.out(
+            self.note(
                 f"(not sent: the web at {self.demo.web_url} does not answer: {error}; is make run running?)"
             )
             return False
         if answer.status_code != 200:
-            self.out(f"(not sent: the web answered {answer.status_code} {answer.text[:200]})")
+            self.note(f"(not sent: the web answered {answer.status_code} {answer.text[:200]})")
             return False
         return True
 
@@ -134,7 +143,7 @@ class Chat:
             reply = {"type": "list_reply", "list_reply": row}
         else:
             reply = {"type": "button_reply", "button_reply": {"id": choice.id, "title": choice.title}}
-        self.out(f"(tapped: {choice.title})")
+        self.note(f"(tapped: {choice.title})")
         self.post("interactive", reply, context_wamid=offer.wamid)
         return True
 
@@ -170,7 +179,7 @@ class Chat:
             with self._lock:
                 self._offer = message
         lines = describe(message)
-        self.out("\n".join(["bot: " + lines[0], *("     " + line for line in lines[1:])]))
+        self.show("\n".join(["bot: " + lines[0], *("     " + line for line in lines[1:])]))
 
 
 def find_demo(wait_s: float = WEB_WAIT_S) -> LocalRun:
@@ -231,14 +240,17 @@ def chat(wa_id: str, name: str, wait_s: float) -> int:
     interactive = sys.stdin.isatty()
     prompt = "you: " if interactive else ""
 
-    def out(text: str) -> None:
+    def show(text: str) -> None:
         if interactive:  # over the prompt the customer may be typing at, then the prompt again
             print(f"\r\033[K{text}\n{prompt}", end="", flush=True)
         else:
             print(text, flush=True)
 
-    print(f"Chatting as {name} ({wa_id}) with the demo at {demo.web_url}. {HELP}", flush=True)
-    session = Chat(demo, app_secret, wa_id=wa_id, name=name, out=out).start()
+    def note(text: str) -> None:
+        print(text, flush=True)
+
+    note(f"Chatting as {name} ({wa_id}) with the demo at {demo.web_url}. {HELP}")
+    session = Chat(demo, app_secret, wa_id=wa_id, name=name, show=show, note=note).start()
     try:
         while session.say(input(prompt)):
             pass
