@@ -85,6 +85,7 @@ class CloudApiStandIn:
         self._by_customer: dict[str, collections.deque[Outgoing]] = {}
         self._answered_at: dict[str, float] = {}
         self._arrived = threading.Condition()
+        self._showing = threading.Lock()
         self._stopping = threading.Event()
         self.statuses = StatusWebhooks(app_secret, self._stopping, webhook_url=webhook_url)
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -141,15 +142,17 @@ class CloudApiStandIn:
             kept = self._by_customer.setdefault(message.to, collections.deque(maxlen=self.kept_per_customer))
             kept.append(message)
             self._arrived.notify_all()
-        self.show(f"to {message.to} ({message.kind}, {message.wamid}, from {phone_number_id}):")
-        for line in describe(message):
-            self.show(f"  | {line}")
+        with self._showing:  # one message's lines together, whatever other sends arrive meanwhile
+            self.show(f"to {message.to} ({message.kind}, {message.wamid}, from {phone_number_id}):")
+            for line in describe(message):
+                self.show(f"  | {line}")
         return message
 
     def _read(self, request: OutgoingRequest) -> None:
         self.read_receipts += 1
         typing = ", typing..." if request.typing_indicator else ""
-        self.show(f"read {request.message_id}{typing}")
+        with self._showing:
+            self.show(f"read {request.message_id}{typing}")
 
     def _answered(self, phone_number_id: str, message: Outgoing) -> None:
         self._answered_at[message.wamid] = time.monotonic()
