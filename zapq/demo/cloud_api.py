@@ -90,7 +90,10 @@ class CloudApiStandIn:
         self.statuses = StatusWebhooks(app_secret, self._stopping, webhook_url=webhook_url)
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="cloud-api", daemon=True)
+        # A short poll interval: stop() returns within it.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="cloud-api", daemon=True
+        )
 
     @property
     def url(self) -> str:
