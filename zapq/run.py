@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -58,6 +59,9 @@ def check_ports(settings: Settings) -> None:
 
 
 def main() -> int:
+    # Until the supervisor takes them over, SIGTERM interrupts a start as Ctrl-C does, so that what
+    # it had started is stopped (below) rather than left behind by a killed process.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         settings = get_settings()
         check_ports(settings)
