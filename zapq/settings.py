@@ -275,7 +275,17 @@ def parse_settings(environ: Mapping[str, str]) -> Settings:
     except msgspec.ValidationError as error:
         raise SettingsError(_name_the_variable(str(error), known)) from None
     _check_choices(settings)
+    _check_cloud_api(settings)
     return settings
+
+
+def _check_cloud_api(settings: Settings) -> None:
+    """A Cloud API named without a token could take no reply; with neither, `make run` is a demo."""
+    if settings.whatsapp_api_url and not settings.whatsapp_access_token:
+        raise SettingsError(
+            "missing required environment variable WHATSAPP_ACCESS_TOKEN (WHATSAPP_API_URL is set;"
+            " unset both for make run's local demo)"
+        )
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -297,11 +307,6 @@ def _check_choices(settings: Settings) -> None:
         )
     if engine == "llm" and not settings.openai_api_key:
         raise SettingsError("missing required environment variable OPENAI_API_KEY (CONVERSATION_ENGINE=llm)")
-    if settings.whatsapp_api_url and not settings.whatsapp_access_token:
-        raise SettingsError(
-            "missing required environment variable WHATSAPP_ACCESS_TOKEN (WHATSAPP_API_URL is set;"
-            " unset both for make run's local demo)"
-        )
 
 
 def _name_the_variable(message: str, known: Mapping[str, str]) -> str:
