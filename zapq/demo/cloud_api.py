@@ -83,7 +83,7 @@ class CloudApiStandIn:
         self._seq = itertools.count(1)
         self._all: collections.deque[Outgoing] = collections.deque(maxlen=KEPT_IN_ALL)
         self._by_customer: dict[str, collections.deque[Outgoing]] = {}
-        self._answered_at: dict[str, float] = {}
+        self._answered_at: collections.OrderedDict[str, float] = collections.OrderedDict()
         self._arrived = threading.Condition()
         self._showing = threading.Lock()
         self._stopping = threading.Event()
@@ -152,13 +152,16 @@ class CloudApiStandIn:
         return message
 
     def _read(self, request: OutgoingRequest) -> None:
-        self.read_receipts += 1
         typing = ", typing..." if request.typing_indicator else ""
         with self._showing:
+            self.read_receipts += 1
             self.show(f"read {request.message_id}{typing}")
 
     def _answered(self, phone_number_id: str, message: Outgoing) -> None:
-        self._answered_at[message.wamid] = time.monotonic()
+        with self._arrived:
+            self._answered_at[message.wamid] = time.monotonic()
+            if len(self._answered_at) > KEPT_IN_ALL:
+                self._answered_at.popitem(last=False)
         for index, state in enumerate(("sent", "delivered")):
             delay_s = self.status_delay_s * (index + 1)
             self.statuses.post(phone_number_id, message.wamid, message.to, state, delay_s=delay_s)
