@@ -15,11 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import msgspec
 import psycopg
 import pytest
 
 from tests.support.waiting import wait_until
 from tests.support.zapq_run import ROOT, ZapqRun, free_port
+from zapq.demo.outgoing import Outgoing, describe
 from zapq.demo.running import find_local_run
 from zapq.settings import SETTINGS_DOCS
 
@@ -110,6 +112,8 @@ def test_a_person_types_as_a_customer_and_sees_the_bots_replies_taps_and_sends_a
     run = find_local_run(tmp_path / "data")
     assert run is not None and run.is_demo
     sent = httpx.get(f"{run.cloud_api_url}/demo/conversations/{CUSTOMER}").json()["messages"]
+    first_lines = [describe(msgspec.convert(message, Outgoing))[0] for message in sent]
+    assert len(sent) == 4 and all(f"bot: {line}" in chat.output for line in first_lines)  # what the bot said
     first_button = sent[0]["choices"][0]
     assert f"(tapped: {first_button['title']})" in chat.output
     rows = db.execute(
