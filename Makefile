@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 WORKER_PROCESSES ?= 2
 WORKER_THREADS ?= 8
+# As zapq/run.py's WORKER_SHUTDOWN_TIMEOUT_MS: a stopped worker finishes the replies in flight.
+WORKER_SHUTDOWN_TIMEOUT_MS := 25000
 
-.PHONY: install run web worker scheduler services stop test test-unit test-faults lint format docs bench seed migrate clean
+.PHONY: install run chat web worker scheduler services stop test test-unit test-faults lint format docs bench seed migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("zapq needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -17,18 +19,27 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## The whole service: embedded servers when REDIS_URL/DATABASE_URL are unset, web, worker, scheduler.
+## Without WHATSAPP_ACCESS_TOKEN and WHATSAPP_API_URL, a local demo: talk to it with `make chat`.
 run: install
 	$(PY) -m zapq.run
 
-## Each part alone (they start or reuse embedded servers when the URLs are unset).
+## Type as a WhatsApp customer to the bot of a `make run` demo.
+chat: install
+	$(PY) -m zapq.chat
+
+## Each part alone (they start or reuse embedded servers when the URLs are unset). Settings are
+## checked first, in one line; `exec` lets Ctrl-C reach the part itself, not a shell around it.
 web: install
 	$(PY) -m web
 
 worker: install
-	dramatiq_worker_timeout=$${dramatiq_worker_timeout:-100} \
-	  $(VENV)/bin/dramatiq actors:boot --processes $(WORKER_PROCESSES) --threads $(WORKER_THREADS)
+	$(PY) -m zapq.preflight worker
+	dramatiq_worker_timeout=$${dramatiq_worker_timeout:-100} exec $(VENV)/bin/dramatiq actors:boot \
+	  --processes $(WORKER_PROCESSES) --threads $(WORKER_THREADS) \
+	  --worker-shutdown-timeout $(WORKER_SHUTDOWN_TIMEOUT_MS)
 
 scheduler: install
+	$(PY) -m zapq.preflight scheduler
 	$(VENV)/bin/periodiq actors:boot
 
 services: install

@@ -32,6 +32,7 @@ def boot() -> None:
     """Ready a worker or scheduler process; its entry point, named on the command line."""
     from zapq.logging_setup import configure_logging
     from zapq.runtime import boot as boot_process
+    from zapq.runtime import stop_started_services
     from zapq.settings import get_settings
     from zapq.worker_metrics import prepare_metrics_dir
 
@@ -41,6 +42,7 @@ def boot() -> None:
         configure_logging(get_settings())  # before booting, which logs the servers it starts
         settings = boot_process()
     except SettingsError as error:
+        stop_started_services()
         sys.exit(f"zapq: {error}")
     prepare_metrics_dir(settings)
     bind_broker(broker, settings.redis_url)

@@ -92,7 +92,7 @@ def burst_services(
         connection=thread_connection(),
         redis=redis_client(settings.redis_url),
         client_for=lambda phone_number_id: whatsapp_client(
-            settings.whatsapp_api_url, settings.whatsapp_access_token, phone_number_id
+            settings.graph_api_url, settings.whatsapp_access_token, phone_number_id
         ),
         engine=conversation_engine(settings),
         engine_name=settings.conversation_engine,

@@ -33,6 +33,8 @@ TEST_ENVIRONMENT = {
     "WHATSAPP_WEBHOOK_SECRET": "test-app-secret",
     "WHATSAPP_VERIFY_TOKEN": "test-verify-token",
     "WHATSAPP_ACCESS_TOKEN": "test-access-token",
+    # Never Meta's: a port nothing listens on, unless a test's Graph API stand-in takes its place.
+    "WHATSAPP_API_URL": "http://127.0.0.1:9/no-graph-api-in-tests",
     "WHATSAPP_PHONE_NUMBER_ID": "100200300",
     "ADMIN_API_TOKEN": "test-admin-token",
     "HANDOFF_WEBHOOK_SECRET": "test-crm-secret",

@@ -1,7 +1,10 @@
 """Liveness answers while the process runs; readiness names the dependency that failed.
 
-Readiness is checked at most once per `READY_MAX_AGE_S` however many probes ask at once
-(web/shared_check.py), through the web's PostgreSQL pool: probes cannot exhaust PostgreSQL.
+Readiness covers what the workers need to answer a customer too: Redis, PostgreSQL, and a Cloud
+API that answers and takes the token (web/cloud_api_check.py). Redis and PostgreSQL are checked at
+most once per `READY_MAX_AGE_S` however many probes ask at once (web/shared_check.py), through the
+web's PostgreSQL pool: probes cannot exhaust PostgreSQL. The Cloud API, a remote service with
+rate limits, at most once per `cloud_api_check.MAX_AGE_S`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from web import cloud_api_check
+from web.cloud_api_check import cloud_api_failure
 from web.enqueue import AsyncEnqueuer
 from web.shared_check import SharedCheck
 
@@ -35,12 +40,14 @@ async def ready(request: Request) -> JSONResponse:
 
 def readiness_check(state: State) -> SharedCheck[list[str]]:
     """The dependencies that fail, read from `state` at each check (tests swap them)."""
+    cloud_api = SharedCheck(lambda: cloud_api_failure(state.settings), max_age_s=cloud_api_check.MAX_AGE_S)
 
     async def failed_dependencies() -> list[str]:
-        redis_ok, postgres_ok = await asyncio.gather(
-            _redis_ok(state.enqueuer), run_in_threadpool(_postgres_ok, state.database)
+        redis_ok, postgres_ok, cloud_api_failed = await asyncio.gather(
+            _redis_ok(state.enqueuer), run_in_threadpool(_postgres_ok, state.database), cloud_api()
         )
-        return [name for name, ok in (("redis", redis_ok), ("postgresql", postgres_ok)) if not ok]
+        failed = [name for name, ok in (("redis", redis_ok), ("postgresql", postgres_ok)) if not ok]
+        return [*failed, cloud_api_failed] if cloud_api_failed else failed
 
     return SharedCheck(failed_dependencies, max_age_s=READY_MAX_AGE_S)
 

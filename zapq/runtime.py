@@ -14,6 +14,12 @@ from zapq.embedded import ServiceUrls, export_service_urls, resolve_service_urls
 from zapq.logging_setup import configure_logging
 from zapq.processes import pid_alive
 from zapq.settings import Settings, get_settings
+from zapq.startup_checks import (
+    ServiceUnreachable,
+    check_postgres_answers,
+    check_redis_answers,
+    check_url_forms,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +31,13 @@ def resolve_services() -> Settings:
     """Resolve Redis/PostgreSQL (embedded when unset, started if need be) and return final settings.
 
     Runs once per process. The resolved URLs are exported so that child processes and later
-    `get_settings()` calls see the same servers.
+    `get_settings()` calls see the same servers. A URL that does not parse, or a Redis that does
+    not answer, is a `SettingsError` raised before any server is started.
     """
     settings = get_settings()
+    check_url_forms(settings)
+    if settings.redis_url:
+        check_redis_answers(settings.redis_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     urls = resolve_service_urls(settings)
     _services.append(urls)
@@ -40,10 +50,22 @@ def resolve_services() -> Settings:
 
 @lru_cache(maxsize=1)
 def boot() -> Settings:
-    """`resolve_services`, then the schema: what a worker, the scheduler and `make run` need first."""
+    """`resolve_services`, then the schema: what a worker, the scheduler and `make run` need first.
+
+    A PostgreSQL that does not answer is a `ServiceUnreachable` naming DATABASE_URL, found before
+    any embedded server is started. On a later failure the caller should `stop_started_services()`:
+    nothing it started is of use.
+    """
+    settings = get_settings()
+    check_url_forms(settings)
+    if settings.database_url:  # before an embedded Redis is started for nothing
+        check_postgres_answers(settings.database_url)
     settings = resolve_services()
-    with connect(settings.database_url) as connection:
-        apply_migrations(connection)
+    try:
+        with connect(settings.database_url) as connection:
+            apply_migrations(connection)
+    except psycopg.OperationalError as error:
+        raise ServiceUnreachable("DATABASE_URL", settings.database_url, error) from None
     return settings
 
 
@@ -55,9 +77,20 @@ def boot_web() -> Settings:
     """
     try:
         return boot()
-    except psycopg.OperationalError as error:
+    except ServiceUnreachable as error:
+        if error.variable != "DATABASE_URL":
+            raise
         logger.warning("PostgreSQL is unreachable at start (%s): the schema was not checked", error)
         return resolve_services()
+
+
+def stop_started_services() -> None:
+    """Stop the embedded servers this process started: for a start that failed after starting them."""
+    for urls in _services:
+        urls.stop_started()
+    _services.clear()
+    boot.cache_clear()
+    resolve_services.cache_clear()
 
 
 def booted() -> bool:

@@ -30,6 +30,10 @@ class SettingsError(ValueError):
     """
 
 
+#: The Cloud API's home, used when WHATSAPP_API_URL is unset.
+META_GRAPH_API_URL = "https://graph.facebook.com/v21.0"
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     redis_url: Annotated[
         str,
@@ -137,11 +141,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
         float, Meta(description="How long a finished idempotency key is remembered (actors may override).")
     ] = 86_400.0
 
-    whatsapp_api_url: Annotated[str, Meta(description="Graph API base URL.")] = (
-        "https://graph.facebook.com/v21.0"
-    )
+    whatsapp_api_url: Annotated[
+        str,
+        Meta(
+            description="Graph API base URL. Unset: Meta's `https://graph.facebook.com/v21.0`, or, when"
+            " `WHATSAPP_ACCESS_TOKEN` is unset too, `make run`'s local demo stand-in. Set, it needs"
+            " `WHATSAPP_ACCESS_TOKEN`."
+        ),
+    ] = ""
     whatsapp_access_token: Annotated[
-        str, Meta(description="Bearer token for the Cloud API. Required to send messages.")
+        str,
+        Meta(
+            description="Bearer token for the Cloud API. Required to send messages; unset with"
+            " `WHATSAPP_API_URL` unset, `make run` is a local demo (docs/operations.md)."
+        ),
     ] = ""
     whatsapp_phone_number_id: Annotated[
         str,
@@ -332,6 +345,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     def prometheus_dir(self) -> Path:
         return self.data_dir / "prometheus"
 
+    @property
+    def graph_api_url(self) -> str:
+        """Where replies go: `WHATSAPP_API_URL`, or Meta's Graph API when it is unset."""
+        return self.whatsapp_api_url or META_GRAPH_API_URL
+
+    @property
+    def demo_mode(self) -> bool:
+        """No Cloud API configured at all: `make run` answers through its bundled stand-in instead."""
+        return not self.whatsapp_access_token and not self.whatsapp_api_url
+
     def require(self, *env_names: str) -> None:
         """Fail with one line per missing variable, for components that cannot run without them."""
         missing = [name for name in env_names if not getattr(self, name.lower())]
@@ -363,7 +386,17 @@ def parse_settings(environ: Mapping[str, str]) -> Settings:
     except msgspec.ValidationError as error:
         raise SettingsError(_name_the_variable(str(error), known)) from None
     _check_choices(settings)
+    _check_cloud_api(settings)
     return settings
+
+
+def _check_cloud_api(settings: Settings) -> None:
+    """A Cloud API named without a token could take no reply; with neither, `make run` is a demo."""
+    if settings.whatsapp_api_url and not settings.whatsapp_access_token:
+        raise SettingsError(
+            "missing required environment variable WHATSAPP_ACCESS_TOKEN (WHATSAPP_API_URL is set;"
+            " unset both for make run's local demo)"
+        )
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -13,7 +13,9 @@ def test_a_message_sent_while_the_token_is_missing_is_answered_once_the_token_is
 ):
     # RETRY_MAX (3) at 100 ms backoff would dead-letter it within a second; configuration waits instead.
     waiting = {"WHATSAPP_API_URL": graph_api.url, "OUTAGE_RETRY_MAX_BACKOFF_MS": "500"}
-    no_token = {**waiting, "WHATSAPP_ACCESS_TOKEN": ""}
+    # No Cloud API configured at all, as for `make worker` alone on a fresh machine (with a URL
+    # and no token, the worker would refuse to start instead).
+    no_token = {**waiting, "WHATSAPP_ACCESS_TOKEN": "", "WHATSAPP_API_URL": ""}
     unconfigured = worker_process("actors", processes=1, threads=2, env=no_token)
 
     post_messages(whatsapp, text("wamid.cfg1", "oi, vocês têm Corolla?"))

@@ -4,7 +4,7 @@ A real HTTP server on 127.0.0.1 (threads, in the test process) answering
 `POST /{phone_number_id}/messages` as Meta does: a send gets `{"messages": [{"id": wamid}]}`, a
 mark-as-read (`"status": "read"`) gets `{"success": true}` and is no reply. Like Meta, it posts a
 signed `sent` status webhook for each message it delivered, `status_delay_s` later, retried until
-the service answers 200.
+the service answers 200 (the demo's poster, `zapq.demo.status_webhooks`).
 
 Modes, switched while the service runs:
 - `HEALTHY`: as above.
@@ -20,7 +20,6 @@ Modes, switched while the service runs:
 from __future__ import annotations
 
 import enum
-import heapq
 import itertools
 import json
 import threading
@@ -29,17 +28,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
-
-from tests.support import meta_samples as meta
 from tests.support.graph_api import graph_error_body
-from zapq.whatsapp.signature import SIGNATURE_HEADER, sign
+from zapq.demo.status_webhooks import StatusWebhooks
 
 SERVICE_UNAVAILABLE_CODE = 2  # Graph's "Service temporarily unavailable"
 DEFAULT_STATUS_DELAY_S = 0.5
 DEFAULT_HANG_S = 12.0  # zapq's Cloud API client gives up after 10 s
-STATUS_RETRY_FIRST_S = 0.5
-STATUS_RETRY_MAX_S = 5.0
 
 
 class Mode(enum.Enum):
@@ -88,7 +82,7 @@ class CloudApiStandIn:
         self._wamids = itertools.count(1)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._statuses = _StatusPoster(app_secret, self._stopping)
+        self._statuses = StatusWebhooks(app_secret, self._stopping)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="cloud-api", daemon=True)
@@ -129,7 +123,7 @@ class CloudApiStandIn:
 
     def status_taken_at(self, wamid: str) -> float | None:
         """When the service answered 200 to the status webhook of `wamid` (time.monotonic())."""
-        return self._statuses.taken_at.get(wamid)
+        return self._statuses.taken_at.get((wamid, "sent"))
 
     def _answer(self, phone_number_id: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
         """(HTTP status, body, seconds to hold the answer) for one request."""
@@ -144,7 +138,9 @@ class CloudApiStandIn:
                 return 200, {"success": True}, hold_s
             delivery = self._deliver(payload["to"], hung=mode is Mode.HANGING)
         if delivery.status_posted:
-            self._statuses.post(phone_number_id, delivery, delay_s=self.status_delay_s)
+            self._statuses.post(
+                phone_number_id, delivery.wamid, delivery.recipient, "sent", delay_s=self.status_delay_s
+            )
         body = {
             "messaging_product": "whatsapp",
             "contacts": [{"input": delivery.recipient, "wa_id": delivery.recipient}],
@@ -202,64 +198,3 @@ class CloudApiStandIn:
                 pass
 
         return Handler
-
-
-class _StatusPoster(threading.Thread):
-    """Posts signed `sent` status webhooks when due, retrying each (as Meta does) until it gets 200."""
-
-    def __init__(self, app_secret: str, stopping: threading.Event) -> None:
-        super().__init__(name="cloud-api-statuses", daemon=True)
-        self.app_secret = app_secret
-        self.webhook_url = ""
-        self._stopping = stopping
-        self.taken_at: dict[str, float] = {}  # wamid -> when the service answered its status 200
-        self._due: list[tuple[float, int, str, bytes, float]] = []  # (when, tie, wamid, body, next backoff)
-        self._order = itertools.count()
-        self._wake = threading.Condition()
-
-    @property
-    def pending(self) -> int:
-        with self._wake:
-            return len(self._due)
-
-    def post(self, phone_number_id: str, delivery: Delivery, *, delay_s: float) -> None:
-        status = meta.status(
-            "sent", wamid=delivery.wamid, recipient_id=delivery.recipient, timestamp=str(int(time.time()))
-        )
-        change = meta.messages_change(statuses=[status], phone_number_id=phone_number_id)
-        body = meta.encode(meta.notification(meta.entry(change)))
-        self._schedule(time.monotonic() + delay_s, delivery.wamid, body, STATUS_RETRY_FIRST_S)
-
-    def run(self) -> None:
-        with httpx.Client(timeout=5.0) as client:
-            while not self._stopping.is_set():
-                due = self._next_due()
-                if due is None:
-                    continue
-                wamid, body, backoff_s = due
-                if self._deliver(client, body):
-                    self.taken_at[wamid] = time.monotonic()
-                else:
-                    retry_at = time.monotonic() + backoff_s
-                    self._schedule(retry_at, wamid, body, min(backoff_s * 2, STATUS_RETRY_MAX_S))
-
-    def _schedule(self, when: float, wamid: str, body: bytes, backoff_s: float) -> None:
-        with self._wake:
-            heapq.heappush(self._due, (when, next(self._order), wamid, body, backoff_s))
-            self._wake.notify()
-
-    def _next_due(self) -> tuple[str, bytes, float] | None:
-        with self._wake:
-            if not self._due or self._due[0][0] > time.monotonic() or not self.webhook_url:
-                wait_s = self._due[0][0] - time.monotonic() if self._due else 0.2
-                self._wake.wait(timeout=min(max(wait_s, 0.01), 0.2))
-                return None
-            _, _, wamid, body, backoff_s = heapq.heappop(self._due)
-            return wamid, body, backoff_s
-
-    def _deliver(self, client: httpx.Client, body: bytes) -> bool:
-        headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(self.app_secret, body)}
-        try:
-            return client.post(self.webhook_url, content=body, headers=headers).status_code == 200
-        except httpx.HTTPError:
-            return False

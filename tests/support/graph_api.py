@@ -40,10 +40,10 @@ def graph_error(code: int, title: str = "Some title", *, http_status: int = 400)
 
 
 class GraphApi:
-    """Sends get a fresh wamid; read receipts get `success`. `fail_sends` scripts the next send answers.
+    """Sends get a fresh wamid; read receipts get `success`; GETs describe the number, as readiness asks.
 
-    Only message sends (requests with a `type`) take scripted failures, so a test can fail the
-    reply without failing the mark-as-read that comes before it.
+    `fail_sends` scripts the next send answers. Only message sends (requests with a `type`) take
+    scripted failures, so a test can fail the reply without failing the mark-as-read before it.
     """
 
     def __init__(self, peer: HttpPeer) -> None:
@@ -74,7 +74,14 @@ class GraphApi:
     def read_receipts(self) -> list[dict[str, Any]]:
         return [request.json() for request in self.peer.received("/messages") if "status" in request.json()]
 
+    def probes(self) -> list[RecordedRequest]:
+        """GETs on the number or `/me`, as readiness asks."""
+        return [request for request in self.peer.received() if request.method == "GET"]
+
     def _answer(self, request: RecordedRequest) -> CannedResponse:
+        if request.method == "GET":  # readiness: the business number, as Graph describes it
+            number = request.path.rstrip("/").rsplit("/", 1)[-1]
+            return CannedResponse(body={"id": number, "display_phone_number": "15550783881"})
         payload = request.json()
         if "type" not in payload:
             return CannedResponse(body={"success": True}, delay_s=self.receipt_delay_s)

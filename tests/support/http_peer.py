@@ -26,6 +26,7 @@ class CannedResponse:
     status: int = 200
     body: Any = field(default_factory=dict)
     delay_s: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 Responder = Callable[[RecordedRequest], CannedResponse]
@@ -42,7 +43,10 @@ class HttpPeer:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: stop() returns within it, not within the default half second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -93,6 +97,8 @@ class HttpPeer:
                 self.send_response(response.status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(payload)))
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -48,3 +49,27 @@ def command_line(pid: int) -> str:
 
 def alive(pids: set[int]) -> set[int]:
     return pids & set(live_processes())
+
+
+def left_behind(marker: str, directory: Path) -> set[int]:
+    """Live processes (other than this one) a start marked with `marker` (an environment entry,
+    "NAME=value") or working with files under `directory`.
+
+    An environment variable set for one command marks everything it starts, however detached; but
+    redis-server overwrites its environment with its process title, so the embedded servers are also
+    found by their working directory (Redis runs in its data directory) or command line (PostgreSQL's
+    `-D`).
+    """
+    needle, root, found = marker.encode(), str(directory.resolve()), set()
+    for pid in live_processes():
+        if pid == os.getpid():
+            continue
+        proc = Path("/proc") / str(pid)
+        try:
+            environment = (proc / "environ").read_bytes().split(b"\0")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if needle in environment or cwd.startswith(root) or root in command_line(pid):
+            found.add(pid)
+    return found

@@ -37,9 +37,9 @@ def free_port() -> int:
 def test_run_serves_a_webhook_end_to_end_and_ctrl_c_leaves_no_process(settings, tmp_path: Path):
     data_dir = tmp_path / "zapq-run"
     web_port, metrics_port = free_port(), free_port()
-    env = {
-        key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")
-    } | {
+    # No servers and no Cloud API configured: everything embedded, replies to the demo's stand-in.
+    unset = ("REDIS_URL", "DATABASE_URL", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_API_URL")
+    env = {key: value for key, value in os.environ.items() if key not in unset} | {
         "ZAPQ_DATA_DIR": str(data_dir), "WEB_PORT": str(web_port), "METRICS_PORT": str(metrics_port),
         "WORKER_PROCESSES": "1", "WORKER_THREADS": "2", "GENERIC_WEBHOOK_SECRET": GENERIC_SECRET,
     }  # fmt: skip
@@ -76,6 +76,8 @@ def test_run_serves_a_webhook_end_to_end_and_ctrl_c_leaves_no_process(settings, 
         run.send_signal(signal.SIGINT)
         output, _ = run.communicate(timeout=30)
     assert b"zapq stopped." in output, output.decode(errors="replace")[-3000:]
+    # Nothing configured for WhatsApp: the banner says it is a demo, how to talk to it, how to go live.
+    assert b"running as a local demo" in output and b"make chat" in output and b"To go live" in output
     wait_until(lambda: not alive(spawned), timeout=5, what=f"no survivors among {spawned}")
 
 

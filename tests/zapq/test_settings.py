@@ -9,7 +9,8 @@ def test_defaults_apply_when_nothing_is_set():
     settings = parse_settings({})
 
     assert (settings.web_host, settings.web_port, settings.metrics_port) == ("127.0.0.1", 8000, 9191)
-    assert settings.whatsapp_api_url == "https://graph.facebook.com/v21.0"
+    assert settings.whatsapp_api_url == "" and settings.graph_api_url == "https://graph.facebook.com/v21.0"
+    assert settings.demo_mode
     assert settings.redis_url == "" and settings.database_url == ""
     assert settings.analytics_path == settings.data_dir / "analytics.duckdb"
 
@@ -54,6 +55,7 @@ def test_every_setting_carries_a_description_on_its_field():
         ({"WORKER_PROCESSES": "0"}, "WORKER_PROCESSES"),
         ({"WORKER_THREADS": "-1"}, "WORKER_THREADS"),
         ({"WEB_PORT": "70000"}, "WEB_PORT"),
+        ({"WHATSAPP_API_URL": "https://graph.facebook.com/v21.0"}, "WHATSAPP_ACCESS_TOKEN"),
     ],
 )
 def test_configuration_that_would_break_every_message_is_refused_at_start_in_one_line_naming_it(
@@ -68,3 +70,11 @@ def test_configuration_that_would_break_every_message_is_refused_at_start_in_one
 def test_a_lower_case_log_level_and_the_llm_engine_with_its_key_are_fine() -> None:
     settings = parse_settings({"LOG_LEVEL": "debug", "CONVERSATION_ENGINE": "llm", "OPENAI_API_KEY": "sk-1"})
     assert (settings.log_level, settings.conversation_engine) == ("debug", "llm")
+
+
+def test_demo_mode_is_neither_a_token_nor_an_api_url_and_a_token_alone_replies_through_meta() -> None:
+    assert parse_settings({}).demo_mode
+    with_token = parse_settings({"WHATSAPP_ACCESS_TOKEN": "EAAG"})
+    assert not with_token.demo_mode and with_token.graph_api_url == "https://graph.facebook.com/v21.0"
+    elsewhere = parse_settings({"WHATSAPP_ACCESS_TOKEN": "EAAG", "WHATSAPP_API_URL": "http://127.0.0.1:9"})
+    assert not elsewhere.demo_mode and elsewhere.graph_api_url == "http://127.0.0.1:9"

@@ -30,14 +30,18 @@ class ServiceUrls:
 def resolve_service_urls(settings: Settings) -> ServiceUrls:
     """Return the URLs to use, starting embedded servers for the unset ones."""
     urls = ServiceUrls(redis_url=settings.redis_url, database_url=settings.database_url)
-    if not urls.redis_url:
-        redis_server = ensure_redis(settings.data_dir / "redis")
-        urls.redis_url = redis_server.url
-        urls.embedded.append(redis_server)
-    if not urls.database_url:
-        postgres = ensure_postgres(settings.data_dir / "postgres")
-        urls.database_url = postgres.url
-        urls.embedded.append(postgres)
+    try:
+        if not urls.redis_url:
+            redis_server = ensure_redis(settings.data_dir / "redis")
+            urls.redis_url = redis_server.url
+            urls.embedded.append(redis_server)
+        if not urls.database_url:
+            postgres = ensure_postgres(settings.data_dir / "postgres")
+            urls.database_url = postgres.url
+            urls.embedded.append(postgres)
+    except BaseException:
+        urls.stop_started()  # a Redis started for a PostgreSQL that failed (or a Ctrl-C) is of no use
+        raise
     return urls
 
 
