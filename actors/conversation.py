@@ -11,7 +11,7 @@ import dramatiq
 import psycopg
 from dramatiq.middleware import CurrentMessage
 
-from actors.analytics import record_turn
+from actors.analytics import save_session_to_duckdb
 from actors.handoff import notify_human_handoff
 from middleware.outage_retries import WAITED_FOR_OPTION
 from zapq.db.connection import thread_connection
@@ -79,7 +79,7 @@ def process_message(messages: list[Wire[InboundMessage]]) -> None:
     assert current is not None, "CurrentMessage middleware is part of the stack"
     services = burst_services(
         get_settings(),
-        on_turn=record_turn.send,
+        on_turn=save_session_to_duckdb.send,
         on_handoff=notify_human_handoff.send,
         after_outage=bool(current.options.get(WAITED_FOR_OPTION)),
     )

@@ -53,8 +53,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     duckdb_path: Annotated[
         str,
         Meta(
-            description="Reserved for an analytics file; no process reads it at this commit."
-            " Unset: `$ZAPQ_DATA_DIR/analytics.duckdb`."
+            description="The analytics file: answered turns, metrics snapshots and re-engagement sends,"
+            " written by the worker that consumes the `analytics` queue, read by `/api/analytics/summary`"
+            " and `python -m zapq.analytics`. Unset: `$ZAPQ_DATA_DIR/analytics.duckdb`."
+        ),
+    ] = ""
+    duckdb_export_batch: Annotated[
+        int,
+        Meta(ge=1, le=1_000_000, description="Turns the exporter appends to DuckDB per transaction."),
+    ] = 5000
+    duckdb_lock_wait_s: Annotated[
+        float,
+        Meta(
+            ge=0,
+            description="How long the exporter and the readers wait for each other's hold on the DuckDB"
+            " file (one process at a time may write it) before giving up for now.",
+        ),
+    ] = 10.0
+    customer_id_secret: Annotated[
+        str,
+        Meta(
+            description="HMAC key that turns a customer's wa_id into the short id analytics keeps instead"
+            " of the phone number. Unset: a random key kept in `$ZAPQ_DATA_DIR/customer-id-secret`."
         ),
     ] = ""
     log_level: Annotated[

@@ -82,12 +82,15 @@ class EngineReply(msgspec.Struct, kw_only=True):
     """The answer to one burst. Empty `text` means send nothing (a batch of reactions only).
 
     `buttons` are (id, title) pairs for WhatsApp reply buttons: at most 3, titles at most 20 chars.
+    `intent` names what the burst asked for (greeting, search, price, test-drive, handoff, opt-out,
+    fallback...), for logs and analytics; "" when the engine does not say.
     """
 
     text: str
     actions: list[Action] = []
     state: ConversationState
     buttons: list[tuple[str, str]] = []
+    intent: str = ""
 
     def __post_init__(self) -> None:
         if len(self.buttons) > MAX_BUTTONS:
