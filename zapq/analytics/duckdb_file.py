@@ -77,10 +77,13 @@ class FileBusy(Exception):
 
 
 def is_lock_conflict(error: BaseException) -> bool:
-    """DuckDB's "Could not set lock on file ... Conflicting lock is held" (an IOException)."""
+    """The file is held: by another process ("Could not set lock on file ... Conflicting lock is
+    held"), or by this one, open the other way (read-only against read-write)."""
     import duckdb
 
-    return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
+    if isinstance(error, duckdb.IOException):
+        return "lock" in str(error).lower()
+    return isinstance(error, duckdb.ConnectionException) and "different configuration" in str(error)
 
 
 @contextlib.contextmanager

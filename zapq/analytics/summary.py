@@ -124,7 +124,7 @@ def _fill(
     for field, column in (("top_makes", "vehicle_makes"), ("top_models", "vehicle_models")):
         for day, name, turns in duck.execute(
             f"SELECT day, name, count(*) AS turns FROM (SELECT day, UNNEST(list_distinct({column})) AS name"
-            " FROM turns WHERE day BETWEEN ? AND ? AND len({column}) > 0)"
+            f" FROM turns WHERE day BETWEEN ? AND ? AND len({column}) > 0)"
             " GROUP BY day, name"
             " QUALIFY row_number() OVER (PARTITION BY day ORDER BY count(*) DESC, name) <= ?"
             " ORDER BY day, turns DESC, name",
