@@ -17,6 +17,13 @@ from zapq.queues import ANALYTICS, LOW_PRIORITY, PRIORITY
 
 logger = logging.getLogger(__name__)
 
+#: The export runs this long after the last turn saved, or this long after the first, at the latest.
+EXPORT_QUIET_MS = 500
+EXPORT_MAX_WAIT_MS = 3000
+EXPORT_MAX_TRIGGERS = 100_000
+#: A trigger's flow-control record (one per turn) is kept this long, not a day: it guards nothing.
+TRIGGER_MEMORY_MS = 600_000
+
 
 def session_turn_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     """`session_id:turn_id`: the conversation (business number and customer), then the burst."""
@@ -32,7 +39,7 @@ def save_session_to_duckdb(turn: dict[str, Any]) -> None:
     from zapq.db.connection import thread_connection
 
     stage_turn(thread_connection(), turn)
-    export_to_duckdb.send()
+    trigger_export("turn")
 
 
 @dramatiq.actor(queue_name=LOW_PRIORITY, priority=PRIORITY[LOW_PRIORITY], idempotency_key=session_turn_key)
@@ -41,9 +48,25 @@ def record_turn(turn: dict[str, Any]) -> None:
     save_session_to_duckdb.fn(turn)
 
 
-@dramatiq.actor(queue_name=ANALYTICS, priority=PRIORITY[ANALYTICS])
-def export_to_duckdb() -> None:
-    """Append what PostgreSQL staged to the DuckDB file; a no-op while another exporter runs."""
+def _one_window(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    return "duckdb"
+
+
+@dramatiq.actor(
+    queue_name=ANALYTICS,
+    priority=PRIORITY[ANALYTICS],
+    debounce=_one_window,
+    debounce_window=EXPORT_QUIET_MS,
+    debounce_max_wait=EXPORT_MAX_WAIT_MS,
+    debounce_max_items=EXPORT_MAX_TRIGGERS,
+    idempotency_ttl=TRIGGER_MEMORY_MS,
+)
+def export_to_duckdb(triggers: list[str]) -> None:
+    """Append what PostgreSQL staged to the DuckDB file; a no-op while another exporter runs.
+
+    Debounced: the triggers of every turn saved within a few seconds make one run (one batch
+    of appends), so the export does not run, open the file and leave once per turn.
+    """
     from zapq import metrics
     from zapq.analytics.exporter import ExportOutcome, export_pending, target_from_settings
     from zapq.db.connection import thread_connection
@@ -52,6 +75,14 @@ def export_to_duckdb() -> None:
     report = export_pending(thread_connection(), target_from_settings(get_settings()))
     if report.turns:
         metrics.analytics_exported().inc(report.turns)
-        logger.info("exported %d turn(s) to DuckDB in %d batch(es)", report.turns, report.batches)
+        logger.info(
+            "exported %d turn(s) to DuckDB in %d batch(es) (%d trigger(s))", report.turns, report.batches,
+            len(triggers),
+        )  # fmt: skip
     if report.outcome is ExportOutcome.TIME_UP:
-        export_to_duckdb.send()  # the rest in a fresh run, within the actor's time limit
+        trigger_export("more")  # the rest in a fresh run, within the actor's time limit
+
+
+def trigger_export(reason: str) -> None:
+    """Ask for an export: `reason` becomes one item of the debounced batch that runs it."""
+    export_to_duckdb.send(reason)  # type: ignore[arg-type]  # debounced: each send is one item

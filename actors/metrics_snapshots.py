@@ -62,7 +62,7 @@ def collect_metrics(scheduled_at: str | None = None) -> None:
     (the tick is the row's key, in PostgreSQL and in DuckDB, where the exporter copies it).
     """
     # Worker-only code, imported here: the web imports this package only to send to the actors.
-    from actors.analytics import export_to_duckdb
+    from actors.analytics import trigger_export
     from zapq.analytics.snapshot import set_gauges, store_snapshot, take_snapshot
     from zapq.db.connection import thread_connection
 
@@ -75,4 +75,4 @@ def collect_metrics(scheduled_at: str | None = None) -> None:
     )
     if store_snapshot(connection, snapshot):
         set_gauges(snapshot)
-    export_to_duckdb.send()  # also the exporter's safety net: at least one trigger a minute
+    trigger_export("tick")  # also the exporter's safety net: at least one trigger a minute

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
 FIRST_RETRY_S = 0.005
-MAX_RETRY_S = 0.1
+#: Below the exporter's pause between batches (`exporter.BATCH_GAP_S`), so a waiting reader gets in.
+MAX_RETRY_S = 0.01
 
 #: Each table, as the exporter creates it. `day` is the dealership's date (America/Sao_Paulo).
 TABLES = (

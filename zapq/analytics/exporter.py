@@ -49,6 +49,8 @@ SNAPSHOT_OVERLAP = dt.timedelta(hours=1)
 #: Sends this recent are replaced at each export: a reply counts for 72 h after its send.
 REENGAGEMENT_REFRESH = dt.timedelta(days=4)
 MAX_LATENCY_MS = 2**31 - 1
+#: A pause between batches, longer than a reader's retry interval: the exporter never starves a report.
+BATCH_GAP_S = 0.025
 #: An engine that names no intent: the one its actions imply.
 _INTENT_OF_ACTION = {"handoff": "handoff", "opt_out": "opt-out", "book_test_drive": "test-drive"}
 
@@ -122,35 +124,44 @@ def _unnumbered_remain(connection: psycopg.Connection) -> bool:
 def _export_locked(
     connection: psycopg.Connection, target: ExportTarget, deadline: float
 ) -> tuple[ExportOutcome, int, int]:
+    """Batches until none is full; the file is held only to append one, never across PostgreSQL reads."""
     turns = batches = 0
+    high_water: int | None = None
     first = True
-    while True:
-        if time.monotonic() > deadline:
-            return ExportOutcome.TIME_UP, turns, batches
-        try:
-            with open_file(target.path, read_only=False, wait_s=target.lock_wait_s) as duck:
-                if first:
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                return ExportOutcome.TIME_UP, turns, batches
+            if high_water is None:
+                with open_file(target.path, read_only=False, wait_s=target.lock_wait_s) as duck:
                     create_tables(duck)
-                high_water = _high_water(duck)
-                if first:
-                    _sequence_not_below(connection, high_water)
-                numbered = _number_new_turns(connection, target.batch_size)
-                rows = _numbered_turns(connection, high_water, target.batch_size)
+                    high_water = _high_water(duck)
+                _sequence_not_below(connection, high_water)
+            numbered = _number_new_turns(connection, target.batch_size)
+            rows = _numbered_turns(connection, high_water, target.batch_size)
+            columns = _turn_columns(rows, target.secret)
+            with open_file(target.path, read_only=False, wait_s=target.lock_wait_s) as duck:
                 duck.begin()
+                if _high_water(duck) != high_water:  # the file was replaced or restored meanwhile
+                    duck.rollback()
+                    high_water = None
+                    continue
                 if rows:
-                    _append_turns(duck, rows, target.secret)
+                    _append_turns(duck, columns, last_seq=rows[-1][0])
                 if first:
                     _copy_snapshots(connection, duck)
                     _refresh_reengagement(connection, duck, target.secret)
                 duck.commit()
-        except FileBusy as busy:
-            logger.info("analytics export waits for the next trigger: %s", busy)
-            return ExportOutcome.FILE_BUSY, turns, batches
-        first = False
-        turns += len(rows)
-        batches += 1 if rows else 0
-        if len(rows) < target.batch_size and numbered < target.batch_size:
-            return ExportOutcome.DONE, turns, batches
+            first = False
+            high_water = rows[-1][0] if rows else high_water
+            turns += len(rows)
+            batches += 1 if rows else 0
+            if len(rows) < target.batch_size and numbered < target.batch_size:
+                return ExportOutcome.DONE, turns, batches
+            time.sleep(BATCH_GAP_S)  # readers waiting for the file get in here
+    except FileBusy as busy:
+        logger.info("analytics export waits for the next trigger: %s", busy)
+        return ExportOutcome.FILE_BUSY, turns, batches
 
 
 def _high_water(duck: DuckDBPyConnection) -> int:
@@ -196,9 +207,9 @@ def _numbered_turns(connection: psycopg.Connection, above: int, limit: int) -> l
     ).fetchall()
 
 
-def _append_turns(duck: DuckDBPyConnection, rows: list[tuple[Any, ...]], secret: bytes) -> None:
-    """One INSERT for the whole batch, column by column (DuckDB is columnar), and the new mark."""
-    columns: list[list[Any]] = [[] for _ in range(21)]
+def _turn_columns(rows: list[tuple[Any, ...]], secret: bytes) -> list[list[Any]]:
+    """The batch column by column, as one INSERT takes it (DuckDB is columnar)."""
+    columns: list[list[Any]] = [[] for _ in _TURN_TYPES]
     for row in rows:
         (seq, turn_id, number, wa_id, inbound_count, kinds, reply_chars, status, engine, intent, actions,
          vehicle_ids, makes, models, first_inbound_at, replied_at) = row  # fmt: skip
@@ -213,17 +224,26 @@ def _append_turns(duck: DuckDBPyConnection, rows: list[tuple[Any, ...]], secret:
         )  # fmt: skip
         for column, value in zip(columns, values, strict=True):
             column.append(value)
-    types = (
-        "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "INTEGER", "VARCHAR[]", "INTEGER", "VARCHAR", "VARCHAR",
-        "VARCHAR", "VARCHAR[]", "BOOLEAN", "BOOLEAN", "BOOLEAN", "BIGINT[]", "VARCHAR[]", "VARCHAR[]",
-        "INTEGER", "TIMESTAMPTZ", "TIMESTAMPTZ", "DATE",
-    )  # fmt: skip
-    unnested = ", ".join(f"UNNEST(${n}::{kind}[])" for n, kind in enumerate(types, start=1))
-    duck.execute(f"INSERT INTO turns SELECT {unnested}", columns)
+    return columns
+
+
+_TURN_TYPES = (
+    "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "INTEGER", "VARCHAR[]", "INTEGER", "VARCHAR", "VARCHAR",
+    "VARCHAR", "VARCHAR[]", "BOOLEAN", "BOOLEAN", "BOOLEAN", "BIGINT[]", "VARCHAR[]", "VARCHAR[]",
+    "INTEGER", "TIMESTAMPTZ", "TIMESTAMPTZ", "DATE",
+)  # fmt: skip
+_INSERT_TURNS = "INSERT INTO turns SELECT " + ", ".join(
+    f"UNNEST(${n}::{kind}[])" for n, kind in enumerate(_TURN_TYPES, start=1)
+)
+
+
+def _append_turns(duck: DuckDBPyConnection, columns: list[list[Any]], *, last_seq: int) -> None:
+    """One INSERT for the whole batch, and the mark moved to its last turn, in the caller's transaction."""
+    duck.execute(_INSERT_TURNS, columns)
     duck.execute(
         "INSERT INTO export_state VALUES (?, ?)"
         " ON CONFLICT (stream) DO UPDATE SET high_water = excluded.high_water",
-        [TURNS_STREAM, rows[-1][0]],
+        [TURNS_STREAM, last_seq],
     )
 
 

@@ -86,9 +86,11 @@ def test_a_file_held_by_another_process_is_waited_for_then_left_quietly_for_the_
 def test_a_second_exporter_leaves_the_work_to_the_one_holding_the_lock(db, settings, tmp_path):
     path = tmp_path / "analytics.duckdb"
     stage(db, range(2))
+    lock = "hashtextextended('zapq:analytics:duckdb-exporter', 0)"
     with psycopg.connect(settings.database_url, autocommit=True) as other:
-        other.execute("SELECT pg_try_advisory_lock(hashtextextended('zapq:analytics:duckdb-exporter', 0))")
+        other.execute(f"SELECT pg_advisory_lock({lock})")
         locked = export_pending(db, target(path))
+        other.execute(f"SELECT pg_advisory_unlock({lock})")
 
     assert locked.outcome is ExportOutcome.LOCKED and not path.exists()
     assert export_pending(db, target(path)).turns == 2
