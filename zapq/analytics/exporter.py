@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,7 @@ class ExportOutcome(enum.Enum):
     LOCKED = "locked"  # another exporter holds the lock (and will take what is left)
     FILE_BUSY = "file_busy"  # readers held the file past DUCKDB_LOCK_WAIT_S: left for the next trigger
     TIME_UP = "time_up"  # the run's time budget is spent: the caller triggers another
+    ELSEWHERE = "elsewhere"  # the file lives on another node (analytics_exporter): not ours to write
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,33 @@ def export_pending(connection: psycopg.Connection, target: ExportTarget) -> Expo
         if not _try_lock(connection):
             return ExportReport(ExportOutcome.LOCKED, turns, batches)
         try:
+            if not _file_is_ours(connection, target.path):
+                return ExportReport(ExportOutcome.ELSEWHERE, turns, batches)
             outcome, exported, written = _export_locked(connection, target, deadline)
         finally:
             _unlock(connection)
         turns, batches = turns + exported, batches + written
         if outcome is not ExportOutcome.DONE or not _unnumbered_remain(connection):
             return ExportReport(outcome, turns, batches)
+
+
+def _file_is_ours(connection: psycopg.Connection, path: Path) -> bool:
+    """The first exporter claims the file for its host and path; any other stays out, and says so."""
+    here = (socket.gethostname(), str(path.resolve()))
+    row = connection.execute(
+        "WITH claim AS (INSERT INTO analytics_exporter (host, path) VALUES (%s, %s)"
+        " ON CONFLICT (only_one) DO NOTHING RETURNING host, path)"
+        " SELECT host, path FROM claim UNION ALL SELECT host, path FROM analytics_exporter",
+        here,
+    ).fetchone()
+    if row is None or tuple(row) == here:
+        return True
+    logger.warning(
+        "not exporting analytics here (%s:%s): the DuckDB file is %s:%s; consume the `analytics` queue"
+        " only there (WORKER_QUEUES), or delete the analytics_exporter row to move it",
+        *here, *row,
+    )  # fmt: skip
+    return False
 
 
 def _try_lock(connection: psycopg.Connection) -> bool:

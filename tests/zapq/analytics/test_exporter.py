@@ -107,3 +107,17 @@ def test_a_file_ahead_of_a_restored_staging_area_still_gets_the_new_turns(db, tm
     export_pending(db, target(path))
 
     assert sorted(exported_ids(path)) == [f"batch-{n}" for n in range(4)]
+
+
+def test_an_exporter_on_another_node_stays_out_of_the_file_that_node_does_not_hold(db, tmp_path):
+    stage(db, range(2))
+    db.execute(
+        "INSERT INTO analytics_exporter (host, path) VALUES ('analytics-node', '/var/lib/zapq/a.duckdb')"
+    )
+
+    elsewhere = export_pending(db, target(tmp_path / "analytics.duckdb"))
+    db.execute("DELETE FROM analytics_exporter")  # the operator moves the file here
+    moved = export_pending(db, target(tmp_path / "analytics.duckdb"))
+
+    assert (elsewhere.outcome, elsewhere.turns) == (ExportOutcome.ELSEWHERE, 0)
+    assert (moved.outcome, moved.turns) == (ExportOutcome.DONE, 2)

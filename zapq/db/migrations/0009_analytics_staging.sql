@@ -21,3 +21,13 @@ ALTER TABLE metrics_snapshots
     ADD COLUMN reengagement_sent_1m    integer NOT NULL DEFAULT 0;
 -- collect_metrics counts the last minutes' turns every minute.
 CREATE INDEX conversation_turns_replied_at ON conversation_turns (replied_at);
+
+-- Where the DuckDB file lives (host and path), claimed by the first export: a worker on another node
+-- that also consumes the `analytics` queue must not start a second, partial file. Moving the file to
+-- another node: delete this row.
+CREATE TABLE analytics_exporter (
+    only_one   boolean PRIMARY KEY DEFAULT true CHECK (only_one),
+    host       text NOT NULL,
+    path       text NOT NULL,
+    claimed_at timestamptz NOT NULL DEFAULT now()
+);
