@@ -144,12 +144,18 @@ def test_re_engagement_sent_and_replied_within_72_hours_are_counted_per_day_of_s
         )
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     sent_at = now - dt.timedelta(days=3, hours=12)  # inside the exporter's refresh window
-    for number, replied_after in enumerate([dt.timedelta(hours=2), dt.timedelta(hours=80), None, None]):
+    replies = [dt.timedelta(hours=2), dt.timedelta(hours=80), None, None, dt.timedelta(hours=1)]
+    statuses = ["sent", "sent", "sent", "sent", "refused"]  # a refused send reached nobody: not counted
+    for number, (replied_after, status) in enumerate(zip(replies, statuses, strict=True)):
         db.execute(
-            "INSERT INTO reengagement_sends (wa_id, phone_number_id, campaign_type, vehicle_id, sent_at,"
-            " replied_at) VALUES (%s, '100200300', 'inactive_48h', NULL, %s, %s)",
-            (f"551190000{number:04d}", sent_at, sent_at + replied_after if replied_after else None),
-        )
+            "INSERT INTO reengagement_sends (phone_number_id, wa_id, campaign_type, vehicle_id, subject,"
+            " message_kind, status, outbound_key, sent_at, replied_at)"
+            " VALUES ('100200300', %s, 'inactive_48h', NULL, %s, 'template', %s, %s, %s, %s)",
+            (
+                f"551190000{number:04d}", f"quiet-{number}", status, f"reengagement:{number}", sent_at,
+                sent_at + replied_after if replied_after else None,
+            ),
+        )  # fmt: skip
     export_pending(db, target_from_settings(get_settings()))
     day = sent_at.astimezone(SAO_PAULO).date().isoformat()
 

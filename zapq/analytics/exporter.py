@@ -313,14 +313,15 @@ def _copy_snapshots(connection: psycopg.Connection, duck: DuckDBPyConnection) ->
 def _refresh_reengagement(connection: psycopg.Connection, duck: DuckDBPyConnection, secret: bytes) -> None:
     """The last few days of sends, replaced whole: their replies arrive after they were sent.
 
-    `reengagement_sends` is the re-engagement campaigns' table; until its migration ran, nothing.
+    `reengagement_sends` is the re-engagement campaigns' table (migration 0010); until it exists,
+    nothing. Only sends Meta took (`status = 'sent'`) count: refused and failed ones reached nobody.
     """
     if not table_exists(connection, "reengagement_sends"):
         return
     since = dt.datetime.now(dt.UTC) - REENGAGEMENT_REFRESH
     rows = connection.execute(
         "SELECT phone_number_id, wa_id, campaign_type::text, vehicle_id, sent_at, replied_at"
-        " FROM reengagement_sends WHERE sent_at >= %s",
+        " FROM reengagement_sends WHERE sent_at >= %s AND status = 'sent'",
         (since,),
     ).fetchall()
     duck.execute("DELETE FROM reengagement_sends WHERE sent_at >= ?", [since])

@@ -62,7 +62,8 @@ def take_snapshot(
     sent = 0
     if table_exists(connection, "reengagement_sends"):
         row = connection.execute(
-            "SELECT count(*) FROM reengagement_sends WHERE sent_at > now() - interval '1 minute'"
+            "SELECT count(*) FROM reengagement_sends"
+            " WHERE sent_at > now() - interval '1 minute' AND status = 'sent'"
         ).fetchone()
         sent = int(row[0]) if row else 0
     return Snapshot(
