@@ -11,10 +11,10 @@ import dramatiq
 import psycopg
 from dramatiq.middleware import CurrentMessage
 
-from actors.analytics import record_turn
+from actors.analytics import save_session_to_duckdb
 from actors.handoff import notify_human_handoff
 from middleware.outage_retries import WAITED_FOR_OPTION
-from zapq.customer_hash import customer_tag
+from zapq.customer_ids import customer_tag
 from zapq.db.connection import thread_connection
 from zapq.db.poison import PoisonBin
 from zapq.queues import DEFAULT, PRIORITY
@@ -80,7 +80,7 @@ def process_message(messages: list[Wire[InboundMessage]]) -> None:
     assert current is not None, "CurrentMessage middleware is part of the stack"
     services = burst_services(
         get_settings(),
-        on_turn=record_turn.send,
+        on_turn=save_session_to_duckdb.send,
         on_handoff=notify_human_handoff.send,
         after_outage=bool(current.options.get(WAITED_FOR_OPTION)),
     )

@@ -6,7 +6,7 @@ import logging
 
 import dramatiq
 
-from zapq.customer_hash import customer_tag
+from zapq.customer_ids import customer_tag
 from zapq.queues import HIGH_PRIORITY, PRIORITY
 from zapq.settings import get_settings
 

@@ -6,7 +6,8 @@ nothing of zapq's and `periodiq actors:boot` finds them through the `actors` pac
 
 from periodiq import cron
 
-#: `actors.metrics_snapshots.collect_metrics`: a snapshot of queue depths and event counts.
+#: `actors.metrics_snapshots.collect_metrics`: the minute's snapshot of queues and conversations;
+#: it also triggers the DuckDB exporter, so staged turns never wait longer than a minute.
 METRICS_SNAPSHOT = cron("* * * * *")
 
 #: `actors.reengagement.scan_reengagement`: every campaign's scan (a change of stock also starts one).

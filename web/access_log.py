@@ -3,7 +3,7 @@
 `GET /webhook/whatsapp?hub.mode&hub.verify_token&hub.challenge 200 1.2ms 127.0.0.1`
 
 Query values are left out (Meta's verify token travels in one), and a customer's number in a
-path (`/api/conversations/{wa_id}/release`) is replaced by its hash (`zapq.customer_hash`).
+path (`/api/conversations/{wa_id}/release`) is replaced by its hash (`zapq.customer_ids`).
 Health probes and scrapes (`/health`, `/health/ready`, `/metrics`), which come every few
 seconds, are logged at DEBUG. Status 499 is a client that hung up before it was answered.
 """
@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from zapq.customer_hash import customer_tag
+from zapq.customer_ids import customer_tag
 
 logger = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ import actors
 from actors.broker import bind_broker
 from web.access_log import AccessLog
 from web.admin import list_poison_items, release_conversation
+from web.analytics import analytics_summary
 from web.auth_throttle import FailedAuthThrottle
 from web.body_limits import BodyLimits
 from web.database import open_pool
@@ -69,6 +70,7 @@ def create_app() -> Starlette:
         Route(WHATSAPP_WEBHOOK_PATH, receive_whatsapp_webhook, methods=["POST"]),
         Route("/api/conversations/{wa_id}/release", release_conversation, methods=["POST"]),
         Route("/api/poison", list_poison_items, methods=["GET"]),
+        Route("/api/analytics/summary", analytics_summary, methods=["GET"]),
         Route("/api/test-drives", list_test_drives, methods=["GET"]),
         Route("/api/test-drives/{test_drive_id}/outcome", record_outcome, methods=["POST"]),
         Route("/health", health, methods=["GET"]),

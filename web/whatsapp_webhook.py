@@ -22,7 +22,7 @@ from web.json_nesting import too_deep_refusal
 from web.responses import error_response
 from web.unavailable import BROKER, unavailable
 from zapq import metrics
-from zapq.customer_hash import customer_tag
+from zapq.customer_ids import customer_tag
 from zapq.whatsapp.events import to_wire
 from zapq.whatsapp.inbound import InvalidPayload, Notification, parse_notification
 from zapq.whatsapp.signature import SIGNATURE_HEADER, SignatureProblem, signature_problem, verify_handshake

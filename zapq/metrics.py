@@ -149,3 +149,32 @@ reengagement_conversions = counter(
     "Customers who wrote within 72 h of a re-engagement message, by campaign.",
     ("campaign_type",),
 )
+
+# Workers: the minute's snapshot (actors/metrics_snapshots.py). The latest value wins, whichever
+# worker process took the snapshot: alert on a growing queue, a dead letter, a stuck exporter.
+_LATEST = "mostrecent"
+queue_messages = gauge(
+    "zapq_queue_messages", "Messages in a broker queue: ready, delayed (retries, eta) or dead-lettered.",
+    ("queue_name", "state"), mode=_LATEST,
+)  # fmt: skip
+messages_in_flight = gauge(
+    "zapq_messages_in_flight", "Messages workers have taken and not yet acknowledged.", mode=_LATEST
+)
+conversations_active = gauge(
+    "zapq_conversations_active_1h", "Conversations with a customer message in the last hour.", mode=_LATEST
+)
+bursts_answered_recently = gauge(
+    "zapq_bursts_answered_last_minute", "Bursts answered in the last minute.", mode=_LATEST
+)
+reply_latency_median = gauge(
+    "zapq_reply_latency_median_5m_seconds",
+    "Median time from a burst's first message to its reply, over the last 5 minutes.",
+    mode=_LATEST,
+)
+reengagement_sent_recently = gauge(
+    "zapq_reengagement_sent_last_minute", "Re-engagement messages sent in the last minute.", mode=_LATEST
+)
+analytics_unexported = gauge(
+    "zapq_analytics_unexported_turns", "Answered turns staged in PostgreSQL, not yet in DuckDB.", mode=_LATEST
+)
+analytics_exported = counter("zapq_analytics_exported_turns_total", "Turns appended to the DuckDB file.")

@@ -58,8 +58,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     duckdb_path: Annotated[
         str,
         Meta(
-            description="Reserved for an analytics file; no process reads it at this commit."
-            " Unset: `$ZAPQ_DATA_DIR/analytics.duckdb`."
+            description="The analytics file: answered turns, metrics snapshots and re-engagement sends,"
+            " written by the worker that consumes the `analytics` queue, read by `/api/analytics/summary`"
+            " and `python -m zapq.analytics`. Unset: `$ZAPQ_DATA_DIR/analytics.duckdb`."
+        ),
+    ] = ""
+    duckdb_export_batch: Annotated[
+        int,
+        Meta(ge=1, le=1_000_000, description="Turns the exporter appends to DuckDB per transaction."),
+    ] = 5000
+    duckdb_lock_wait_s: Annotated[
+        float,
+        Meta(
+            ge=0,
+            description="How long the exporter and the readers wait for each other's hold on the DuckDB"
+            " file (one process at a time may write it) before giving up for now.",
+        ),
+    ] = 10.0
+    customer_id_secret: Annotated[
+        str,
+        Meta(
+            description="HMAC key that turns a customer's wa_id into the id analytics keep and log lines"
+            " show (`customer=c:<8 hex digits>`) instead of the phone number. Unset: derived from"
+            " `WHATSAPP_WEBHOOK_SECRET`; set it to keep the ids when that secret is rotated."
         ),
     ] = ""
     log_level: Annotated[
@@ -77,15 +98,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
         ),
     ] = 20
     log_repeat_window_s: Annotated[float, Meta(description="That window, in seconds.")] = 60.0
-    log_customer_key: Annotated[
-        str,
-        Meta(
-            description="Key of the customer hash in log lines (`customer=c:<8 hex digits>`, a keyed"
-            " HMAC-SHA256 of the WhatsApp id, never the number). Unset: derived from"
-            " `WHATSAPP_WEBHOOK_SECRET`. Every process needs the same value for one customer's lines"
-            " to match."
-        ),
-    ] = ""
     access_log: Annotated[
         bool,
         Meta(

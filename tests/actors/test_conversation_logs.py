@@ -19,7 +19,7 @@ from tests.support import meta_samples as meta
 from tests.support.graph_api import GraphApi, graph_error
 from tests.support.whatsapp import post_messages, text
 from tests.support.worker_process import WorkerProcess
-from zapq.customer_hash import customer_tag
+from zapq.customer_ids import customer_tag
 
 ANA = meta.USER_WA_ID
 BRUNO = "5521999990000"

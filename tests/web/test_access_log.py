@@ -8,7 +8,7 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from zapq.customer_hash import customer_tag
+from zapq.customer_ids import customer_tag
 from zapq.settings import get_settings
 
 ACCESS = "web.access_log"

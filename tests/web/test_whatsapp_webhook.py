@@ -8,7 +8,7 @@ from tests.support import meta_samples as meta
 from tests.support.whatsapp import APP_SECRET, post_signed, text
 from web.app import create_app
 from web.enqueue import AsyncEnqueuer
-from zapq.customer_hash import customer_tag
+from zapq.customer_ids import customer_tag
 from zapq.embedded.redis_server import ensure_redis
 from zapq.settings import SettingsError, get_settings
 from zapq.whatsapp.signature import sign

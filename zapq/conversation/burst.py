@@ -49,7 +49,7 @@ from zapq.conversation.store import (
     save_turn_outcome,
     touch_conversation,
 )
-from zapq.customer_hash import customer_tag
+from zapq.customer_ids import customer_tag
 from zapq.db.outbound_messages import find_outbound
 from zapq.db.poison import ITEM_ERRORS, PoisonBin, is_item_error
 from zapq.reengagement.conversions import note_campaign_replies
@@ -353,7 +353,19 @@ def _turn_record(
         "actions": msgspec.to_builtins(reply.actions),
         "first_inbound_at": fresh[0].sent_at.isoformat(),
         "replied_at": datetime.now(UTC).isoformat(),
+        # For analytics (zapq/analytics): what was asked, in which kinds of message, and which
+        # cars the reply listed (the engine's "shown" fact, when this reply changed it).
+        "intent": reply.intent,
+        "inbound_kinds": [m.kind for m in fresh],
+        "vehicle_ids": _vehicles_shown(conversation.state().facts, reply.state.facts),
     }
+
+
+def _vehicles_shown(before: dict[str, str], after: dict[str, str]) -> list[int]:
+    shown = after.get("shown", "")
+    if shown == before.get("shown", ""):
+        return []
+    return [int(part) for part in shown.split(",") if part.isdigit()]
 
 
 def _repeat_handoffs(services: BurstServices, conversation: Conversation, batch_id: str) -> None:

@@ -132,7 +132,8 @@ class EngineReply(msgspec.Struct, kw_only=True):
     """The answer to one burst. Empty `text` means send nothing (a batch of reactions only).
 
     `buttons` are (id, title) pairs for WhatsApp reply buttons: at most 3, titles at most 20 chars.
-    `intent` names what the reply answered ("search", "reschedule", ...), for logs; "" when unnamed.
+    `intent` names what the burst asked for (greeting, search, price, test-drive, handoff, opt-out,
+    fallback...), for logs and analytics; "" when the engine does not say.
     """
 
     text: str

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import psycopg
 
-from zapq.customer_hash import customer_tag
+from zapq.customer_ids import customer_tag
 from zapq.db.outbound_messages import (
     FAILED,
     SENT,
