@@ -139,3 +139,8 @@ llm_fallbacks = counter(
     "Replies the LLM could not give, answered by the fallback engine instead.",
     ("reason",),
 )
+embeddings = counter(
+    "zapq_embeddings_total",
+    "Texts `generate_embeddings` embedded, or found already embedded, by kind.",
+    ("kind", "outcome"),
+)
