@@ -18,7 +18,7 @@ from zapq.settings import SettingsError, declaring_settings
 broker = build_broker(declaring_settings())
 dramatiq.set_broker(broker)
 
-from actors import analytics, conversation, handoff, metrics_snapshots, webhook_events  # noqa: E402
+from actors import analytics, conversation, embeddings, handoff, metrics_snapshots, webhook_events  # noqa: E402
 
 
 def boot() -> None:
@@ -36,4 +36,7 @@ def boot() -> None:
     bind_broker(broker, settings.redis_url)
 
 
-__all__ = ["analytics", "boot", "broker", "conversation", "handoff", "metrics_snapshots", "webhook_events"]
+__all__ = [
+    "analytics", "boot", "broker", "conversation", "embeddings", "handoff", "metrics_snapshots",
+    "webhook_events",
+]  # fmt: skip

@@ -12,6 +12,7 @@ import psycopg
 from dramatiq.middleware import CurrentMessage
 
 from actors.analytics import record_turn
+from actors.embeddings import embed_inbound_texts
 from actors.handoff import notify_human_handoff
 from middleware.outage_retries import WAITED_FOR_OPTION
 from zapq.db.connection import thread_connection
@@ -97,6 +98,8 @@ def process_message(messages: list[Wire[InboundMessage]]) -> None:
         )
         raise RetryReply(str(error), delay=delay) from error
     logger.info("burst %s of %d message(s): %s", current.message_id, len(messages), outcome.outcome)
+    # Stored and committed by now: their text goes to semantic search (low priority, each text once).
+    embed_inbound_texts(messages)
 
 
 @dramatiq.actor(queue_name=DEFAULT, priority=PRIORITY[DEFAULT])

@@ -8,3 +8,6 @@ from periodiq import cron
 
 #: `actors.metrics_snapshots.collect_metrics`: a snapshot of queue depths and event counts.
 METRICS_SNAPSHOT = cron("* * * * *")
+
+#: `actors.embeddings.embed_new_vehicles`: the catch-up scan for cars whose text has no embedding yet.
+VEHICLE_EMBEDDINGS_SCAN = cron("*/5 * * * *")
