@@ -9,13 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import duplicates, ingest, middleware_throughput, redis_memory
+from bench import duplicates, ingest, middleware_throughput, redis_memory, semantic_search
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "middleware_throughput": middleware_throughput.main,
     "ingest": ingest.main,
     "duplicates": duplicates.main,
     "redis_memory": redis_memory.main,
+    "semantic_search": semantic_search.main,
 }
 
 
