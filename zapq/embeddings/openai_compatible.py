@@ -15,15 +15,11 @@ import httpx
 import msgspec
 import numpy as np
 
-from zapq.embeddings.providers import Vectors, normalised_rows
+from zapq.embeddings.providers import EmbeddingsError, Vectors, normalised_rows
 
 ATTEMPTS = 4
 MIN_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 8.0
-
-
-class EmbeddingsError(RuntimeError):
-    """The provider refused the texts or was unreachable after every attempt."""
 
 
 class _Item(msgspec.Struct):

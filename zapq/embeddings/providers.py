@@ -19,6 +19,10 @@ from zapq.settings import Settings
 Vectors = npt.NDArray[np.float32]
 
 
+class EmbeddingsError(RuntimeError):
+    """The provider refused the texts or was unreachable after every attempt."""
+
+
 class EmbeddingProvider(Protocol):
     model: str
 

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 
+from zapq.conversation.vehicle import Vehicle
 from zapq.embeddings.index import MessageIndex, VehicleIndex, VehicleSnapshot
 from zapq.embeddings.keyword import words
 from zapq.embeddings.providers import EmbeddingProvider, Vectors
@@ -85,6 +86,11 @@ class SemanticSearch:
         best = np.argpartition(-scores, count - 1)[:count]
         best = best[np.argsort(-scores[best], kind="stable")]
         return [(texts[position], float(scores[position])) for position in best]
+
+    def vehicles_by_id(self, vehicle_ids: list[int]) -> list[Vehicle]:
+        """The cars a ranking named, as the last refresh read them, in the same order."""
+        snapshot = self._vehicles()
+        return [snapshot.vehicles[snapshot.position[vehicle_id]] for vehicle_id in vehicle_ids]
 
     def _like_named(
         self, snapshot: VehicleSnapshot, query: Vectors, named: list[int], *, cheaper: bool, limit: int
