@@ -84,3 +84,15 @@ def test_past_messages_are_found_by_meaning(
     ]
     assert texts[0] == "vocês aceitam meu carro usado na troca?"
     assert len(texts) == 3
+
+
+def test_the_workers_shared_search_ranks_a_vague_request_from_the_stock(
+    settings, db: psycopg.Connection, inventory: int
+) -> None:  # type: ignore[no-untyped-def]
+    from actors.services import semantic_search
+    from zapq.embeddings.providers import build_provider
+
+    embed_stock(db, build_provider(settings))
+    ranked = semantic_search(settings).hybrid_vehicles("algo pra trabalho pesado no campo", limit=3)
+
+    assert set(_models(db, ranked)) <= {"Hilux", "Ranger", "Toro", "S10", "Saveiro", "Amarok", "Strada"}
