@@ -21,6 +21,7 @@ dramatiq.set_broker(broker)
 from actors import (  # noqa: E402
     analytics,
     conversation,
+    embeddings,
     handoff,
     metrics_snapshots,
     reengagement,
@@ -53,6 +54,7 @@ __all__ = [
     "boot",
     "broker",
     "conversation",
+    "embeddings",
     "handoff",
     "metrics_snapshots",
     "reengagement",

@@ -12,6 +12,7 @@ import psycopg
 from dramatiq.middleware import CurrentMessage
 
 from actors.analytics import save_session_to_duckdb
+from actors.embeddings import embed_inbound_texts
 from actors.handoff import notify_human_handoff
 from middleware.outage_retries import WAITED_FOR_OPTION
 from zapq.customer_ids import customer_tag
@@ -99,6 +100,8 @@ def process_message(messages: list[Wire[InboundMessage]]) -> None:
         raise RetryReply(str(error), delay=delay) from error
     # The story's lines (answered, skipped, sent, failed) come from answer_burst and send_once.
     logger.debug("burst %s of %d message(s): %s", current.message_id, len(messages), outcome.outcome)
+    # Stored and committed by now: their text goes to semantic search (low priority, each text once).
+    embed_inbound_texts(messages)
 
 
 @dramatiq.actor(queue_name=DEFAULT, priority=PRIORITY[DEFAULT])

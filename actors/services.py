@@ -22,6 +22,8 @@ from zapq.conversation.engine import ConversationEngine
 from zapq.conversation.factory import build_engine
 from zapq.conversation.inventory import PostgresInventory
 from zapq.db.connection import thread_connection
+from zapq.embeddings.providers import build_provider
+from zapq.embeddings.search import SemanticSearch
 from zapq.reengagement.rules import Policy
 from zapq.reengagement.sending import CampaignServices
 from zapq.settings import Settings
@@ -73,6 +75,16 @@ def conversation_engine(settings: Settings) -> ConversationEngine:
         llm_timeout_s=settings.llm_timeout_s,
         http=http_client(settings.llm_timeout_s),
     )
+
+
+@_built_once
+def semantic_search(settings: Settings) -> SemanticSearch:
+    """Semantic search over this process's connection, its vectors loaded once per process.
+
+    For the rules engine's vague requests: `semantic_search(settings).hybrid_vehicles(text, limit)`.
+    The local model's weights are memory-mapped: building this takes milliseconds.
+    """
+    return SemanticSearch(build_provider(settings), thread_connection)
 
 
 @_built_once

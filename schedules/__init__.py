@@ -14,3 +14,5 @@ METRICS_SNAPSHOT = cron("* * * * *")
 REENGAGEMENT_SCAN = cron("7 * * * *")
 """Hourly, at minute 7: leads gone quiet, new cars that match, price drops. Off the hour, where
 other jobs of a deployment tend to pile up."""
+#: `actors.embeddings.embed_new_vehicles`: the catch-up scan for cars whose text has no embedding yet.
+VEHICLE_EMBEDDINGS_SCAN = cron("*/5 * * * *")

@@ -25,6 +25,7 @@ from web.generic_webhook import receive_generic_webhook
 from web.health import health, readiness_check, ready
 from web.metrics import RequestMetrics, metrics_endpoint
 from web.responses import http_error, server_error
+from web.search import search
 from web.test_drive_agenda import list_test_drives, record_outcome
 from web.whatsapp_webhook import receive_whatsapp_webhook, verify_whatsapp_webhook
 from zapq.logging_setup import configure_logging
@@ -71,6 +72,7 @@ def create_app() -> Starlette:
         Route("/api/conversations/{wa_id}/release", release_conversation, methods=["POST"]),
         Route("/api/poison", list_poison_items, methods=["GET"]),
         Route("/api/analytics/summary", analytics_summary, methods=["GET"]),
+        Route("/api/search", search, methods=["GET"]),
         Route("/api/test-drives", list_test_drives, methods=["GET"]),
         Route("/api/test-drives/{test_drive_id}/outcome", record_outcome, methods=["POST"]),
         Route("/health", health, methods=["GET"]),

