@@ -69,6 +69,7 @@ def conversation_engine(settings: Settings) -> ConversationEngine:
         settings.conversation_engine,
         inventory=PostgresInventory(thread_connection),
         dealership=dealership_from_settings(settings),
+        semantic=semantic_search(settings),
         openai_base_url=settings.openai_base_url,
         openai_api_key=settings.openai_api_key,
         openai_model=settings.openai_model,

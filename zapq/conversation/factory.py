@@ -9,6 +9,7 @@ from zapq.conversation.engine import ConversationEngine
 from zapq.conversation.inventory import InventoryLookup
 from zapq.conversation.llm import DEFAULT_TIMEOUT_S, LLMEngine
 from zapq.conversation.rules import RuleBasedEngine
+from zapq.conversation.vague_requests import MeaningSearch
 from zapq.settings import SettingsError
 
 ENGINE_NAMES = ("rules", "llm")
@@ -22,6 +23,7 @@ def build_engine(
     *,
     inventory: InventoryLookup,
     dealership: Dealership | None = None,
+    semantic: MeaningSearch | None = None,
     openai_base_url: str = DEFAULT_OPENAI_BASE_URL,
     openai_api_key: str = "",
     openai_model: str = DEFAULT_OPENAI_MODEL,
@@ -39,7 +41,7 @@ def build_engine(
             f" expected one of {', '.join(ENGINE_NAMES)}"
         )
     facts = dealership or default_dealership()
-    rules = RuleBasedEngine(inventory, facts)
+    rules = RuleBasedEngine(inventory, facts, semantic)
     if engine_name == "rules":
         return rules
     if not openai_api_key:

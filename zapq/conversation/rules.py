@@ -19,9 +19,11 @@ for the person taking over).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import TypeVar
 
 import msgspec
+import psycopg
 
 from zapq.conversation.answer import Answer
 from zapq.conversation.booking_changes import BookingChanges, active_booking_lines
@@ -44,6 +46,7 @@ from zapq.conversation.inventory import InventoryLookup
 from zapq.conversation.reading import BatchReading, MenuChoice, VehicleQuery, read_batch, readable_lines
 from zapq.conversation.stock_answers import NEXT_STEP_BUTTONS, StockAnswers, note_interest
 from zapq.conversation.trade_in import describe_trade_in, fill_trade_in, next_trade_in_question
+from zapq.conversation.vague_requests import MeaningSearch, compares_with_a_car, describes_a_need
 from zapq.conversation.when import SAO_PAULO, describe_day, describe_slot, find_time, local_now, slot_problem
 from zapq.whatsapp.client import MAX_BUTTONS_BODY, MAX_TEXT_BODY
 from zapq.whatsapp.events import InboundMessage, MessageKind
@@ -58,6 +61,8 @@ __all__ = [
 ]
 
 _Draft = TypeVar("_Draft", TestDriveDraft, BookingChangeDraft, TradeInDraft)
+
+logger = logging.getLogger(__name__)
 
 MAX_GREETING_NAME = 30  # a profile name may be 256 characters of anything
 HANDOFF_REASON = "customer_request"
@@ -109,8 +114,14 @@ SALUTATIONS = {"bom dia": "Bom dia", "boa tarde": "Boa tarde", "boa noite": "Boa
 class RuleBasedEngine:
     """`ConversationEngine` from keyword rules, `inventory` and `dealership`; books and changes test drives"""
 
-    def __init__(self, inventory: InventoryLookup, dealership: Dealership | None = None) -> None:
+    def __init__(
+        self,
+        inventory: InventoryLookup,
+        dealership: Dealership | None = None,
+        semantic: MeaningSearch | None = None,
+    ) -> None:
         self.inventory = inventory
+        self.semantic = semantic
         self.dealership = dealership or default_dealership()
         self.stock = StockAnswers(inventory)
         self.bookings = BookingChanges(inventory, self.dealership.opening_hours)
@@ -173,6 +184,8 @@ class RuleBasedEngine:
             return True
         if self._answer_trade_in(state, batch, reading, answer):
             return True
+        if compares_with_a_car(reading.text) and self._described(batch, answer):
+            return True  # "algo parecido com o Compass": the Compass is the reference, not the answer
         asks_something_else = (
             reading.asks_price or reading.wants_listing or reading.asks_about_the_store
             or reading.asks_financing or reading.order is not None or self._comparison(reading) is not None
@@ -192,7 +205,7 @@ class RuleBasedEngine:
             self.stock.price_answer(reading, answer)
         elif reading.queries or reading.wants_listing:
             self.stock.search_answer(reading, answer)
-        else:
+        elif not (describes_a_need(reading.text) and self._described(batch, answer)):
             return False
         if answer.draft is not None:
             answer.parts.append(self._next_question(answer.draft, answer)[0])
@@ -287,6 +300,23 @@ class RuleBasedEngine:
             answer.facts["shown"] = str(vehicle.id)
         answer.say(financing_answer(self.dealership, vehicle, find_down_payment(reading.text)), "financing")
         answer.buttons = [NEXT_STEP_BUTTONS[1]]
+
+    def _described(self, batch: list[InboundMessage], answer: Answer) -> bool:
+        """Answer a described need by meaning; False without semantic search or when it fails.
+
+        A failing embeddings provider costs the customer the nuance, not the reply (they get the menu);
+        PostgreSQL down is an outage like any other, retried.
+        """
+        if self.semantic is None:
+            return False
+        typed = "\n".join(message.text or "" for message in batch if readable_lines([message]))
+        try:
+            return self.stock.described_answer(self.semantic, typed, answer)
+        except psycopg.Error:
+            raise
+        except Exception as error:
+            logger.warning("semantic search failed, answering with the menu: %s", error)
+            return False
 
     def _comparison(self, reading: BatchReading) -> list[VehicleQuery] | None:
         """The models to compare ("a diferença entre o HR-V e o Compass"); None when not a comparison."""

@@ -13,6 +13,7 @@ from zapq.conversation.comparison import details, side_by_side
 from zapq.conversation.formatting import format_brl, vehicle_line, vehicle_name
 from zapq.conversation.inventory import InventoryLookup
 from zapq.conversation.reading import BatchReading, MenuChoice, VehicleQuery, search_key
+from zapq.conversation.vague_requests import MeaningSearch
 from zapq.conversation.vehicle import Vehicle
 
 MAX_LISTED = 3
@@ -71,6 +72,27 @@ class StockAnswers:
         )
         answer.say(f"{opener}\n{lines}{lacking}\n\n{follow_up}", "search")
         answer.buttons = list(NEXT_STEP_BUTTONS)
+
+    def described_answer(self, search: MeaningSearch, typed: str, answer: Answer) -> bool:
+        """A car asked for by what it should be ('econômico pra família', 'parecido com o Compass').
+
+        False, saying nothing, when the search ranks no car (the stock not embedded yet, say): "we have
+        nothing" would not be true.
+        """
+        ranked = search.hybrid_vehicles(typed, MAX_LISTED)
+        found = [vehicle for vehicle_id, _ in ranked if (vehicle := self.inventory.get(vehicle_id))]
+        found = [vehicle for vehicle in found if vehicle.status == "available"]
+        if not found:
+            return False
+        answer.facts["shown"] = _ids(found)
+        lines = "\n".join(vehicle_line(vehicle) for vehicle in found)
+        answer.say(
+            f"Pelo que você me contou, estas opções combinam:\n{lines}\n\n"
+            "Quer agendar um test drive ou saber mais de algum deles?",
+            "search",
+        )
+        answer.buttons = list(NEXT_STEP_BUTTONS)
+        return True
 
     def extreme_answer(self, reading: BatchReading, answer: Answer) -> None:
         """'qual o carro mais barato?', 'o SUV com menos km': the one car first in that order."""
