@@ -11,18 +11,16 @@ seconds, are logged at DEBUG. Status 499 is a client that hung up before it was 
 from __future__ import annotations
 
 import logging
-import time
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from web.exchange import Exchange
 from zapq.customer_ids import customer_tag
 
 logger = logging.getLogger(__name__)
 
 PROBE_PATHS = frozenset({"/health", "/health/ready", "/metrics"})
-CLIENT_CLOSED_REQUEST = 499
-SERVER_ERROR = 500
 MAX_PATH_CHARS = 200
 MAX_QUERY_NAMES = 10
 
@@ -37,33 +35,17 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status: int | None = None
-        client_gone = False
-
-        async def receive_and_watch() -> Message:
-            nonlocal client_gone
-            message = await receive()
-            client_gone = client_gone or message["type"] == "http.disconnect"
-            return message
-
-        async def send_and_record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        exchange = Exchange(receive, send)
         try:
-            await self.app(scope, receive_and_watch, send_and_record)
+            await self.app(scope, exchange.receive, exchange.send)
         finally:
-            if status is None:
-                status = CLIENT_CLOSED_REQUEST if client_gone else SERVER_ERROR
+            status = exchange.status
             level = logging.DEBUG if scope["path"] in PROBE_PATHS else logging.INFO
             if logger.isEnabledFor(level):
                 client = scope.get("client")
                 logger.log(
                     level, "%s %s %d %.1fms %s",
-                    scope["method"], loggable_path(scope), status, (time.perf_counter() - started) * 1000,
+                    scope["method"], loggable_path(scope), status, exchange.elapsed_s * 1000,
                     client[0] if client else "-",
                 )  # fmt: skip
 

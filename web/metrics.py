@@ -8,21 +8,18 @@ chose to answer. A client that went away before it was answered is counted as st
 
 from __future__ import annotations
 
-import time
-
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from web.exchange import Exchange
 from zapq import metrics
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 OTHER_METHOD = "other"
 UNMATCHED_ROUTE = "unmatched"
-CLIENT_CLOSED_REQUEST = 499
-SERVER_ERROR = 500
 
 
 class RequestMetrics:
@@ -35,31 +32,15 @@ class RequestMetrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status: int | None = None
-        client_gone = False
-
-        async def receive_and_watch() -> Message:
-            nonlocal client_gone
-            message = await receive()
-            client_gone = client_gone or message["type"] == "http.disconnect"
-            return message
-
-        async def send_and_record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        exchange = Exchange(receive, send)
         try:
-            await self.app(scope, receive_and_watch, send_and_record)
+            await self.app(scope, exchange.receive, exchange.send)
         finally:
-            if status is None:
-                status = CLIENT_CLOSED_REQUEST if client_gone else SERVER_ERROR
+            status = exchange.status
             method = scope["method"] if scope["method"] in METHODS else OTHER_METHOD
             route = route_label(scope)
             metrics.http_requests().labels(method, route, str(status)).inc()
-            metrics.http_latency().labels(method, route).observe(time.perf_counter() - started)
+            metrics.http_latency().labels(method, route).observe(exchange.elapsed_s)
 
 
 def route_label(scope: Scope) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,14 +53,12 @@ from zapq.db.outbound_messages import find_outbound
 from zapq.db.poison import ITEM_ERRORS, PoisonBin, is_item_error
 from zapq.reengagement.conversions import note_campaign_replies
 from zapq.whatsapp.client import WhatsAppClient
-from zapq.whatsapp.errors import AccessTokenInvalid, RetryableSendError, WhatsAppSendError
+from zapq.whatsapp.errors import AccessTokenInvalid, WhatsAppSendError
 from zapq.whatsapp.events import InboundMessage, Wire, from_wire
-from zapq.whatsapp.pacing import Pacer
+from zapq.whatsapp.pacing import Pacer, paced
 from zapq.whatsapp.sender import SendResult, send_once
 
 logger = logging.getLogger(__name__)
-
-MAX_PACING_WAIT_S = 30.0
 
 
 @dataclass
@@ -278,14 +275,13 @@ def _send_reply(
         def send() -> str:
             return client.send_text(recipient, reply.text)
 
-    paced = _paced(services, client, recipient, send)
     result = send_once(
         services.connection,
         client,
         key,
         recipient,
         kind,
-        paced,
+        _paced(services, client, recipient, send),
         body=body,
         after_outage=services.after_outage,
     )
@@ -318,19 +314,7 @@ def _send_template(
 def _paced(
     services: BurstServices, client: WhatsAppClient, recipient: str, send: Callable[[], str]
 ) -> Callable[[], str]:
-    """`send` after the shared pacer allows it: sleep short waits, retry the burst on long ones."""
-
-    @functools.wraps(send)
-    def paced() -> str:
-        waited = 0.0
-        while wait := services.pacer.acquire(services.redis, client.phone_number_id, recipient):
-            if waited + wait > MAX_PACING_WAIT_S:
-                raise RetryableSendError("pacing: this number or recipient is saturated", retry_after_s=wait)
-            time.sleep(wait)
-            waited += wait
-        return send()
-
-    return paced
+    return paced(services.pacer, services.redis, client.phone_number_id, recipient, send)
 
 
 def _turn_record(

@@ -11,8 +11,6 @@ and finds its row `sending` (resumed, not claimed twice).
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +24,8 @@ from zapq.reengagement.ledger import ClaimedSend, Recipient, claim_send, load_re
 from zapq.reengagement.messages import campaign_text, template_components
 from zapq.reengagement.rules import TEMPLATE, Defer, Policy, Send, Skip, decide
 from zapq.whatsapp.client import WhatsAppClient
-from zapq.whatsapp.errors import RetryableSendError
-from zapq.whatsapp.pacing import Pacer
+from zapq.whatsapp.pacing import Pacer, paced
 from zapq.whatsapp.sender import SendResult, send_once
-
-MAX_PACING_WAIT_S = 30.0
 
 
 @dataclass
@@ -129,16 +124,4 @@ def _deliver(
 def _paced(
     services: CampaignServices, client: WhatsAppClient, recipient: str, send: Callable[[], str]
 ) -> Callable[[], str]:
-    """`send` once the shared pacer allows it: short waits are slept, long ones retried later."""
-
-    @functools.wraps(send)
-    def paced() -> str:
-        waited = 0.0
-        while wait := services.pacer.acquire(services.redis, client.phone_number_id, recipient):
-            if waited + wait > MAX_PACING_WAIT_S:
-                raise RetryableSendError("pacing: this number or recipient is saturated", retry_after_s=wait)
-            time.sleep(wait)
-            waited += wait
-        return send()
-
-    return paced
+    return paced(services.pacer, services.redis, client.phone_number_id, recipient, send)

@@ -18,12 +18,16 @@ and recipient after it could go up to one interval early, which Meta's limits ab
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
 from redis.commands.core import Script
 
 from zapq.keyspace import DEFAULT_NAMESPACE, pace_number_key, pace_recipient_key
+from zapq.whatsapp.errors import RetryableSendError
 
 ACQUIRE_SCRIPT_PATH = Path(__file__).parent / "lua" / "acquire_pace.lua"
 
@@ -86,3 +90,25 @@ class Pacer:
         ]
         wait_us = int(self._script(keys=keys, args=args, client=client))
         return wait_us / 1_000_000
+
+
+#: Longest a send sleeps for the pacer in all; a longer wait retries the whole message later instead.
+MAX_PACING_WAIT_S = 30.0
+
+
+def paced(
+    pacer: Pacer, client: redis.Redis, phone_number_id: str, recipient: str, send: Callable[[], str]
+) -> Callable[[], str]:
+    """`send` once the shared pacer allows it: short waits are slept, a long one raises RetryableSendError."""
+
+    @functools.wraps(send)
+    def paced_send() -> str:
+        waited = 0.0
+        while wait := pacer.acquire(client, phone_number_id, recipient):
+            if waited + wait > MAX_PACING_WAIT_S:
+                raise RetryableSendError("pacing: this number or recipient is saturated", retry_after_s=wait)
+            time.sleep(wait)
+            waited += wait
+        return send()
+
+    return paced_send
