@@ -71,6 +71,8 @@ class WorkerGroup:
             [sys.executable, "-m", "dramatiq", f"{self.module}:boot", "--processes", str(self.processes),
              "--threads", str(self.threads)],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            # INFO: Dramatiq's "Worker process is ready" is how this knows they started.
+            env={**os.environ, "LOG_LEVEL": "INFO"},
         )  # fmt: skip
         try:
             deadline = time.monotonic() + 60
