@@ -46,9 +46,8 @@ class DocumentProcessingPayload(msgspec.Struct, kw_only=True, forbid_unknown_fie
         int, Meta(ge=50, le=20_000, description="Largest chunk, in characters (a longer word stands alone).")
     ] = 1000
     chunk_overlap: Annotated[
-        int | None,
+        Annotated[int, Meta(ge=0)] | None,
         Meta(
-            ge=0,
             description="Characters a chunk repeats from the end of the one before; at most half of"
             " chunk_size. Unset: a fifth of chunk_size.",
         ),

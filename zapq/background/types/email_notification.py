@@ -51,8 +51,8 @@ class EmailNotificationPayload(msgspec.Struct, kw_only=True, forbid_unknown_fiel
         str, Meta(min_length=1, max_length=200_000, description="Plain-text body template ($name).")
     ]
     html_body: Annotated[
-        str | None,
-        Meta(max_length=500_000, description="HTML body template ($name, each value HTML-escaped)."),
+        Annotated[str, Meta(max_length=500_000)] | None,
+        Meta(description="HTML body template ($name, each value HTML-escaped)."),
     ] = None
     variables: Annotated[
         dict[VariableName, VariableValue], Meta(max_length=100, description="The templates' values by name.")
