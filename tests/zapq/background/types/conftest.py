@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+import zapq.background.types  # noqa: F401  (registers the five types in TASK_TYPES)
+
 
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:

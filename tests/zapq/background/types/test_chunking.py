@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,7 +30,7 @@ def assert_slices_covering(text: str, chunks: list[Chunk]) -> None:
         assert chunk.end == len(text) or text[chunk.end].isspace(), "a chunk ends at a word"
     assert chunks[0].start == len(text) - len(text.lstrip())
     assert chunks[-1].end == len(text.rstrip())
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in pairwise(chunks):
         assert before.start < after.start and before.end < after.end
         assert text[before.end : after.start].strip() == "", "no text between two chunks is left out"
 
@@ -41,7 +43,7 @@ def test_every_chunk_fits_ends_at_a_sentence_and_overlaps_the_one_before(text, c
 
     assert_slices_covering(text, chunks)
     assert all(len(chunk.text) <= chunk_size for chunk in chunks)
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in pairwise(chunks):
         assert after.start < before.end, "consecutive chunks share text"
         assert before.end - after.start <= overlap
     longest_sentence = max(len(s) for p in text.split("\n\n") for s in p.replace(". ", ".\0").split("\0"))
@@ -51,9 +53,9 @@ def test_every_chunk_fits_ends_at_a_sentence_and_overlaps_the_one_before(text, c
 
 @settings(max_examples=100, deadline=None)
 @given(
-    text=st.lists(st.one_of(words, st.text(alphabet="xyz", min_size=30, max_size=90)), min_size=1, max_size=40).map(
-        " ".join
-    ),
+    text=st.lists(
+        st.one_of(words, st.text(alphabet="xyz", min_size=30, max_size=90)), min_size=1, max_size=40
+    ).map(" ".join),
     chunk_size=st.integers(20, 60),
     overlap=st.integers(0, 10),
 )
@@ -116,10 +118,15 @@ def test_lines_of_a_list_are_sentences():
     text = "Documentos:\n- RG ou CNH\n- CPF\n- comprovante de residência"
     chunks = chunk_text(text, 30, 0)
 
-    assert [chunk.text for chunk in chunks] == ["Documentos:\n- RG ou CNH\n- CPF", "- comprovante de residência"]
+    assert [chunk.text for chunk in chunks] == [
+        "Documentos:\n- RG ou CNH\n- CPF",
+        "- comprovante de residência",
+    ]
 
 
-@pytest.mark.parametrize(("chunk_size", "overlap"), [(0, 0), (10, 10), (10, -1)], ids=["zero", "all", "negative"])
+@pytest.mark.parametrize(
+    ("chunk_size", "overlap"), [(0, 0), (10, 10), (10, -1)], ids=["zero", "all", "negative"]
+)
 def test_a_chunk_size_or_overlap_that_cannot_work_is_refused(chunk_size, overlap):
     with pytest.raises(ValueError):
         chunk_text("Texto.", chunk_size, overlap)

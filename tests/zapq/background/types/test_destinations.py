@@ -22,7 +22,13 @@ def resolving_to(*addresses: str):
 
     def resolve(host: str, port: int, **_: object) -> list[tuple]:
         return [
-            (socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            (
+                socket.AF_INET6 if ":" in address else socket.AF_INET,
+                socket.SOCK_STREAM,
+                6,
+                "",
+                (address, port),
+            )
             for address in addresses
         ]
 
@@ -70,7 +76,8 @@ def test_a_name_that_resolves_to_loopback_is_refused_even_when_the_address_is_al
      "http://[::1]:8000/", "http://[fe80::1]/", "http://[fd00::1]/", "http://[::ffff:127.0.0.1]/",
      "http://100.64.0.1/", "http://0.0.0.0:8000/", "http://127.1/", "http://2130706433/", "http://224.0.0.1/"],
     ids=["10", "172-16", "192-168", "metadata", "ipv6-loopback", "ipv6-link-local", "ipv6-unique-local",
-         "ipv4-mapped-loopback", "shared-cgnat", "unspecified", "short-loopback", "decimal-loopback", "multicast"],
+         "ipv4-mapped-loopback", "shared-cgnat", "unspecified", "short-loopback", "decimal-loopback",
+         "multicast"],
 )  # fmt: skip
 def test_private_loopback_and_link_local_destinations_are_refused(url):
     with pytest.raises(PermanentTaskError, match="is refused"):
@@ -79,7 +86,13 @@ def test_private_loopback_and_link_local_destinations_are_refused(url):
 
 @pytest.mark.parametrize(
     "url",
-    ["file:///etc/passwd", "gopher://example.com/", "ftp://example.com/x", "javascript:alert(1)", "//example.com/"],
+    [
+        "file:///etc/passwd",
+        "gopher://example.com/",
+        "ftp://example.com/x",
+        "javascript:alert(1)",
+        "//example.com/",
+    ],
     ids=["file", "gopher", "ftp", "javascript", "no-scheme"],
 )
 def test_schemes_other_than_http_and_https_are_refused(url):
@@ -89,7 +102,9 @@ def test_schemes_other_than_http_and_https_are_refused(url):
 
 def test_a_name_with_one_private_address_among_public_ones_is_refused():
     with pytest.raises(PermanentTaskError, match=r"resolves to 10\.0\.0\.5"):
-        check_destination("https://hooks.example/x", NOTHING_ALLOWED, resolve=resolving_to("93.184.216.34", "10.0.0.5"))
+        check_destination(
+            "https://hooks.example/x", NOTHING_ALLOWED, resolve=resolving_to("93.184.216.34", "10.0.0.5")
+        )
 
 
 def test_a_public_destination_is_pinned_to_the_address_that_was_checked():
@@ -99,7 +114,9 @@ def test_a_public_destination_is_pinned_to_the_address_that_was_checked():
 
     assert destination.address == "93.184.216.34"
     assert str(destination.pinned_url) == "https://93.184.216.34:8443/x?token=t"
-    assert destination.host_header == "hooks.example:8443" and destination.origin == "https://hooks.example:8443"
+    assert (
+        destination.host_header == "hooks.example:8443" and destination.origin == "https://hooks.example:8443"
+    )
 
 
 def test_a_name_that_does_not_resolve_is_worth_a_retry():
@@ -133,7 +150,9 @@ def test_allowed_hosts_are_read_as_hosts_with_or_without_a_port(text, allowed):
     assert parse_allowed_hosts(text) == allowed
 
 
-@pytest.mark.parametrize("text", ["host:port", "host:0", ":80", "[::1]:x"], ids=["word-port", "zero", "no-host", "v6"])
+@pytest.mark.parametrize(
+    "text", ["host:port", "host:0", ":80", "[::1]:x"], ids=["word-port", "zero", "no-host", "v6"]
+)
 def test_a_malformed_allowance_is_refused(text):
     with pytest.raises(ValueError, match="not host or host:port"):
         parse_allowed_hosts(text)

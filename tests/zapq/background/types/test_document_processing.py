@@ -28,7 +28,9 @@ FAQ = (
 )
 
 
-def payload(document_id: str, content: str, chunk_size: int = 200, **more: object) -> DocumentProcessingPayload:
+def payload(
+    document_id: str, content: str, chunk_size: int = 200, **more: object
+) -> DocumentProcessingPayload:
     return msgspec.convert(
         {"document_id": document_id, "content": content, "chunk_size": chunk_size, **more},
         DocumentProcessingPayload,
@@ -47,7 +49,9 @@ def test_a_document_is_stored_as_its_chunks_with_their_vectors(db):
     context = RecordingContext()
     embedder = HashedEmbedder()
 
-    result = index_document(context, payload("manual", MANUAL, chunk_size=200), embedder, PostgresChunkStore(db))
+    result = index_document(
+        context, payload("manual", MANUAL, chunk_size=200), embedder, PostgresChunkStore(db)
+    )
 
     rows = stored(db, "manual")
     assert result["chunks"] == len(rows) > 4
@@ -68,7 +72,9 @@ def test_processing_a_document_again_replaces_its_chunks_and_leaves_other_docume
     faq = stored(db, "faq")
 
     again = index_document(RecordingContext(), payload("manual", MANUAL), HashedEmbedder(), store)
-    shorter = index_document(RecordingContext(), payload("manual", "Só um parágrafo agora."), HashedEmbedder(), store)
+    shorter = index_document(
+        RecordingContext(), payload("manual", "Só um parágrafo agora."), HashedEmbedder(), store
+    )
 
     assert again["chunks_replaced"] == before == again["chunks"]
     assert shorter["chunks_replaced"] == before
@@ -87,7 +93,10 @@ def test_two_runs_for_one_document_at_once_leave_one_set_of_chunks(settings, db)
                 start.wait()
                 for _ in range(5):
                     index_document(
-                        RecordingContext(), payload("manual", content), HashedEmbedder(), PostgresChunkStore(connection)
+                        RecordingContext(),
+                        payload("manual", content),
+                        HashedEmbedder(),
+                        PostgresChunkStore(connection),
                     )
         except BaseException as error:
             failures.append(error)
@@ -101,7 +110,9 @@ def test_two_runs_for_one_document_at_once_leave_one_set_of_chunks(settings, db)
     rows = stored(db, "manual")
     assert failures == []
     assert [row[0] for row in rows] == list(range(len(rows)))
-    assert {row[1] for row in rows} <= {c.text for c in (*chunks_of(MANUAL), *chunks_of(FAQ + "\n\n" + MANUAL))}
+    assert {row[1] for row in rows} <= {
+        c.text for c in (*chunks_of(MANUAL), *chunks_of(FAQ + "\n\n" + MANUAL))
+    }
     assert len(rows) in (len(chunks_of(MANUAL)), len(chunks_of(FAQ + "\n\n" + MANUAL)))
 
 
@@ -129,7 +140,9 @@ def test_progress_is_reported_per_batch_of_chunks(db):
     embedder = HashedEmbedder()
     long_manual = "\n\n".join([MANUAL] * 6)
 
-    result = index_document(context, payload("long", long_manual, chunk_size=100), embedder, PostgresChunkStore(db))
+    result = index_document(
+        context, payload("long", long_manual, chunk_size=100), embedder, PostgresChunkStore(db)
+    )
 
     batches = len(embedder.calls)
     assert result["chunks"] > 64 and batches == -(-result["chunks"] // 32)
@@ -154,7 +167,8 @@ def test_a_document_cancelled_midway_stops_and_keeps_its_previous_chunks(db):
 
 @pytest.mark.parametrize(
     ("changes", "named"),
-    [({"chunk_size": -5}, "chunk_size"), ({"chunk_size": 10**6}, "chunk_size"), ({"document_id": ""}, "document_id"),
+    [({"chunk_size": -5}, "chunk_size"), ({"chunk_size": 10**6}, "chunk_size"),
+     ({"document_id": ""}, "document_id"),
      ({"content": " \n "}, "content"), ({"chunk_size": 100, "chunk_overlap": 60}, "chunk_overlap"),
      ({"colour": "red"}, "colour")],
     ids=["negative-size", "huge-size", "empty-id", "blank-content", "overlap-over-half", "unknown-field"],

@@ -27,7 +27,9 @@ def receiver(http_peer, environment):
 
 def verify(secret: str, timestamp: str, body: bytes, header: str, tolerance_s: int = 300) -> bool:
     """The receiver's check, as docs/background-tasks.md gives it."""
-    expected = "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    expected = (
+        "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    )
     return hmac.compare_digest(expected, header) and abs(time.time() - int(timestamp)) <= tolerance_s
 
 
@@ -45,8 +47,15 @@ def test_a_signed_delivery_reaches_the_receiver_which_verifies_it_with_the_docum
     assert request.path == "/hooks/lead?source=zapq"
     assert request.json() == {"lead": "Ana", "car": "Corolla"}
     assert request.headers["x-tenant"] == "loja-1" and request.headers["x-zapq-task-id"] == "task-42"
-    assert verify(SECRET, request.headers["x-zapq-timestamp"], request.body, request.headers["x-zapq-signature-256"])
-    assert not verify("another-secret", request.headers["x-zapq-timestamp"], request.body, request.headers["x-zapq-signature-256"])
+    assert verify(
+        SECRET, request.headers["x-zapq-timestamp"], request.body, request.headers["x-zapq-signature-256"]
+    )
+    assert not verify(
+        "another-secret",
+        request.headers["x-zapq-timestamp"],
+        request.body,
+        request.headers["x-zapq-signature-256"],
+    )
     assert result["status"] == 200 and result["answer"] == {"received": True} and result["signed"] is True
     assert context.logged("attempt 1: POST http://127.0.0.1:")[0].split(" -> ")[1].startswith("200 in ")
 
@@ -107,7 +116,9 @@ def test_other_client_errors_fail_for_good(receiver, status):
 
 
 def test_a_redirect_is_not_followed(receiver):
-    receiver.enqueue(CannedResponse(302, {}, headers={"Location": "http://169.254.169.254/latest/meta-data/"}))
+    receiver.enqueue(
+        CannedResponse(302, {}, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+    )
 
     with pytest.raises(PermanentTaskError, match="redirects are not followed"):
         deliver(RecordingContext(), {"webhook_url": f"{receiver.url}/first", "data": {}})
@@ -144,9 +155,11 @@ def test_a_large_answer_is_kept_in_part(receiver):
 @pytest.mark.parametrize(
     ("payload", "named"),
     [({"webhook_url": "ftp://example.com/x", "data": {}}, "webhook_url"),
-     ({"webhook_url": "https://example.com", "data": {}, "headers": {"X-Zapq-Signature-256": "forged"}}, "headers"),
+     ({"webhook_url": "https://example.com", "data": {}, "headers": {"X-Zapq-Signature-256": "forged"}},
+      "headers"),
      ({"webhook_url": "https://example.com", "data": {}, "headers": {"Host": "internal"}}, "headers"),
-     ({"webhook_url": "https://example.com", "data": {}, "headers": {"X-Evil": "a\r\nInjected: 1"}}, "headers"),
+     ({"webhook_url": "https://example.com", "data": {}, "headers": {"X-Evil": "a\r\nInjected: 1"}},
+      "headers"),
      ({"webhook_url": "https://example.com"}, "data")],
     ids=["scheme", "zapq-header", "host-header", "header-injection", "no-data"],
 )  # fmt: skip
@@ -156,7 +169,9 @@ def test_a_payload_that_cannot_work_is_refused_naming_the_field(payload, named):
 
 
 def test_the_body_is_the_data_as_json(receiver):
-    deliver(RecordingContext(), {"webhook_url": receiver.url, "data": {"preço": "R$ 95.000", "ok": [1, None]}})
+    deliver(
+        RecordingContext(), {"webhook_url": receiver.url, "data": {"preço": "R$ 95.000", "ok": [1, None]}}
+    )
 
     [request] = receiver.received()
     assert json.loads(request.body) == {"preço": "R$ 95.000", "ok": [1, None]}
