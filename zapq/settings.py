@@ -377,6 +377,69 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
         bool, Meta(description="Development only: `1` lets the web app start with neither of those.")
     ] = False
 
+    smtp_url: Annotated[
+        str,
+        Meta(
+            description="Where `email_notification` tasks send mail: `smtp://[user:password@]host[:port]`"
+            " (port 25; `?starttls=true` upgrades the connection first, required with a user) or"
+            " `smtps://...` (TLS from the start, port 465). Percent-encode special characters. Unset:"
+            " those tasks fail, naming it."
+        ),
+    ] = ""
+    smtp_from: Annotated[
+        str, Meta(description="The `From` of every `email_notification` message (tasks cannot choose it).")
+    ] = "zapq <noreply@localhost>"
+    smtp_ca_file: Annotated[
+        str,
+        Meta(
+            description="PEM file of the certificate authorities trusted for `SMTP_URL`'s TLS (a private"
+            " relay's). Unset: the system's."
+        ),
+    ] = ""
+    smtp_timeout_s: Annotated[
+        float, Meta(gt=0, description="Timeout of each SMTP connection and command.")
+    ] = 30.0
+    webhook_allowed_hosts: Annotated[
+        str,
+        Meta(
+            description="Comma-separated `host` or `host:port` entries (`[::1]:8080` for IPv6) that"
+            " `webhook_delivery` tasks may reach although they are, or resolve to, private, loopback or"
+            " link-local addresses; every other such destination is refused (SSRF guard)."
+        ),
+    ] = ""
+    webhook_timeout_s: Annotated[
+        float,
+        Meta(
+            gt=0,
+            description="Timeout of each `webhook_delivery` and `external_sync` POST (connect, send, each"
+            " read); a timeout is retried.",
+        ),
+    ] = 10.0
+    task_webhook_signing_secret: Annotated[
+        str,
+        Meta(
+            description="HMAC-SHA256 key of the `X-Zapq-Signature-256` header on `webhook_delivery` POSTs"
+            " submitted with `sign_payload` (which fail while it is unset) and on every `external_sync` POST"
+            " (unsigned while it is unset). Recipe: docs/background-tasks.md."
+        ),
+    ] = ""
+    n8n_webhook_url: Annotated[
+        str,
+        Meta(
+            description="Base URL of the n8n webhooks `external_sync` tasks call, the task's `sync_type`"
+            " appended as the last path segment (`https://n8n.internal/webhook` + `/crm-leads`). An"
+            " operator's choice, so not subject to the SSRF guard. Unset: those tasks fail, naming it."
+        ),
+    ] = ""
+    task_retry_policies: Annotated[
+        str,
+        Meta(
+            description="Retry policies of task types that differ from their defaults, comma-separated"
+            " `type=max_retries[:base_s[:max_s]]` (`webhook_delivery=8:30:7200`): waits base_s * 2**n,"
+            " capped at max_s, jittered (docs/background-tasks.md lists the defaults)."
+        ),
+    ] = ""
+
     @property
     def data_dir(self) -> Path:
         return Path(self.zapq_data_dir).resolve()
@@ -481,11 +544,77 @@ def _check_choices(settings: Settings) -> None:
             f" {error}"
         ) from None
     _check_reengagement(settings)
+    _check_background_tasks(settings)
     terms = settings.financing_terms_months.replace(" ", "").split(",")
     if not all(term.isdigit() and 0 < int(term) <= 120 for term in terms):
         raise SettingsError(
             f"invalid environment variable FINANCING_TERMS_MONTHS={settings.financing_terms_months!r}:"
             " expected months from 1 to 120, comma-separated"
+        )
+
+
+def parse_allowed_hosts(text: str) -> frozenset[tuple[str, int | None]]:
+    """`WEBHOOK_ALLOWED_HOSTS` as (lower-case host, port or None: any); ValueError names a bad entry."""
+    allowed: set[tuple[str, int | None]] = set()
+    for entry in (part.strip().lower() for part in text.split(",")):
+        if not entry:
+            continue
+        if entry.startswith("["):  # [::1] or [::1]:8080
+            host, _, rest = entry[1:].partition("]")
+            port_text = rest.removeprefix(":") if rest.startswith(":") else rest
+        elif entry.count(":") == 1:
+            host, _, port_text = entry.partition(":")
+        else:  # a name, an IPv4 address, or a bare IPv6 address
+            host, port_text = entry, ""
+        if not host or (port_text and not (port_text.isdigit() and 0 < int(port_text) < 65536)):
+            raise ValueError(f"{entry!r} is not host or host:port")
+        allowed.add((host, int(port_text) if port_text else None))
+    return frozenset(allowed)
+
+
+#: One `TASK_RETRY_POLICIES` entry: max_retries, and base_s and max_s when given.
+RetryOverride = tuple[int, float | None, float | None]
+
+
+def parse_retry_policies(text: str) -> dict[str, RetryOverride]:
+    """`TASK_RETRY_POLICIES` by task type; ValueError names a bad entry."""
+    policies: dict[str, RetryOverride] = {}
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        name, _, numbers = entry.partition("=")
+        parts = numbers.split(":")
+        try:
+            if not name.strip() or not 1 <= len(parts) <= 3:
+                raise ValueError(entry)
+            retries = int(parts[0])
+            base_s = float(parts[1]) if len(parts) > 1 else None
+            max_s = float(parts[2]) if len(parts) > 2 else None
+            if retries < 0 or (base_s is not None and base_s < 0) or (max_s is not None and max_s < 0):
+                raise ValueError(entry)
+        except ValueError:
+            raise ValueError(f"{entry!r} is not type=max_retries[:base_s[:max_s]]") from None
+        policies[name.strip()] = (retries, base_s, max_s)
+    return policies
+
+
+def _check_background_tasks(settings: Settings) -> None:
+    from zapq.smtp_url import parse_smtp_url
+
+    checks = (
+        ("SMTP_URL", settings.smtp_url, lambda text: text and parse_smtp_url(text)),
+        ("WEBHOOK_ALLOWED_HOSTS", settings.webhook_allowed_hosts, parse_allowed_hosts),
+        ("TASK_RETRY_POLICIES", settings.task_retry_policies, parse_retry_policies),
+    )
+    for name, text, parse in checks:
+        try:
+            parse(text)
+        except ValueError as error:
+            shown = "(hidden: it may hold a password)" if name == "SMTP_URL" else repr(text)
+            raise SettingsError(f"invalid environment variable {name}={shown}: {error}") from None
+    if settings.n8n_webhook_url and not settings.n8n_webhook_url.startswith(("http://", "https://")):
+        raise SettingsError(
+            f"invalid environment variable N8N_WEBHOOK_URL={settings.n8n_webhook_url!r}: expected http(s)://"
         )
 
 

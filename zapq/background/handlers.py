@@ -11,9 +11,9 @@ handler reports through `context` only:
   stops at its next check.
 
 A handler raises `PermanentTaskError` for input that will never work (no retry: the task fails
-with that message) and any other exception for a failure worth retrying (the task type's retry
-policy decides). It must be safe to run again after a crash: a task is redelivered when its
-worker dies.
+with that message), `RetryAfter(seconds)` for a failure worth retrying no sooner than that, and
+any other exception for a failure worth retrying (the task type's retry policy decides). It
+must be safe to run again after a crash: a task is redelivered when its worker dies.
 """
 
 from __future__ import annotations
@@ -32,6 +32,18 @@ class TaskCancelled(Exception):
 
 class PermanentTaskError(Exception):
     """The task cannot succeed however often it is retried (bad input, a refused destination)."""
+
+
+class RetryAfter(Exception):
+    """Worth retrying, but not before `seconds` have passed (a destination's `Retry-After`).
+
+    The service waits at least `seconds` (and at least the retry policy's own wait) before the next
+    attempt; the attempt counts against the type's `max_retries` like any other failure.
+    """
+
+    def __init__(self, seconds: float, message: str = "") -> None:
+        super().__init__(message or f"retry after {seconds:g} s")
+        self.seconds = seconds
 
 
 class TaskContext(Protocol):
