@@ -42,14 +42,26 @@ TEST_ENVIRONMENT = {
 }
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def _test_environment() -> None:
     for name, value in TEST_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     os.environ["METRICS_PORT"] = "0"
     data_dir = os.environ.get("ZAPQ_DATA_DIR") or str(ROOT / "var" / "test")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     # Each xdist worker flushes its own Redis and truncates its own tables: its own servers.
-    os.environ["ZAPQ_DATA_DIR"] = f"{data_dir}-{worker}" if worker else data_dir
+    if worker and not data_dir.endswith(f"-{worker}"):
+        data_dir = f"{data_dir}-{worker}"
+    os.environ["ZAPQ_DATA_DIR"] = data_dir
+
+
+# At import, not only in pytest_configure: pytest imports the conftest files of a directory named on
+# its command line (tests/zapq/background/types, say) before configuring, and what they import may read
+# settings then.
+_test_environment()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _test_environment()
     config.addinivalue_line("markers", "unit: needs no server (set by conftest; `make test-unit` runs these)")
     config.addinivalue_line("markers", "processes: starts real processes or servers of its own")
 

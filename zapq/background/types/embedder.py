@@ -1,32 +1,32 @@
-"""The embeddings provider, as `document_processing` reaches it: imported when a task needs it.
+"""The embeddings provider, as `document_processing` reaches it: the one semantic search uses.
 
-The provider lives in `zapq.embeddings` (issue #12's analytics-and-embeddings work). An installation
-without it fails each document task for good, with a message saying so, rather than retrying a
-task that cannot succeed.
+`EMBEDDINGS_PROVIDER` picks it (zapq.embeddings.providers: the local multilingual model by default,
+or an OpenAI-compatible API), so a document's chunks live in the same vector space as the stock and
+the customers' messages. Built once per process (the local model loads once).
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Sequence
 
-from zapq.background.handlers import PermanentTaskError
-from zapq.background.types.chunk_store import ChunkEmbedder
-
-PROVIDER_MODULE = "zapq.embeddings"
-PROVIDER_FACTORY = "get_provider"
+from zapq.embeddings.providers import EmbeddingProvider, build_provider
+from zapq.settings import get_settings
 
 
-def provider_embedder() -> ChunkEmbedder:
-    """The configured embeddings provider (`zapq.embeddings.get_provider()`)."""
-    try:
-        module = importlib.import_module(PROVIDER_MODULE)
-    except ImportError as error:
-        raise PermanentTaskError(
-            f"document_processing needs the embeddings provider ({PROVIDER_MODULE}), which this"
-            f" installation lacks: {error}"
-        ) from None
-    factory = getattr(module, PROVIDER_FACTORY, None)
-    if factory is None:
-        raise PermanentTaskError(f"{PROVIDER_MODULE} has no {PROVIDER_FACTORY}(): the provider is not wired")
-    provider: ChunkEmbedder = factory()
-    return provider
+class ProviderEmbedder:
+    """`ChunkEmbedder` over an `EmbeddingProvider`: plain lists of floats for PostgreSQL's real[]."""
+
+    def __init__(self, provider: EmbeddingProvider) -> None:
+        self.provider = provider
+
+    @property
+    def model(self) -> str:
+        return self.provider.model
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [[float(value) for value in row] for row in self.provider.embed(list(texts))]
+
+
+def provider_embedder() -> ProviderEmbedder:
+    """The configured embeddings provider."""
+    return ProviderEmbedder(build_provider(get_settings()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 
 import msgspec
@@ -14,6 +13,7 @@ from tests.support.task_context import RecordingContext
 from zapq.background.handlers import TASK_TYPES, PermanentTaskError, TaskCancelled
 from zapq.background.types.chunk_store import PostgresChunkStore
 from zapq.background.types.document_processing import DocumentProcessingPayload, index_document
+from zapq.background.types.embedder import provider_embedder
 
 MANUAL = "\n\n".join(
     f"Seção {n}. O Corolla {2015 + n} tem câmbio automático e revisões na concessionária. "
@@ -182,10 +182,21 @@ def test_a_payload_that_cannot_work_is_refused_naming_the_field(changes, named):
         TASK_TYPES["document_processing"].handler(RecordingContext(), body)
 
 
-def test_without_the_embeddings_provider_the_task_fails_for_good_saying_so(monkeypatch):
-    monkeypatch.setitem(sys.modules, "zapq.embeddings", None)  # as if the package were not installed
+def test_the_task_embeds_with_the_configured_provider_so_chunks_are_found_by_meaning(db):
+    document = (
+        "A garantia cobre motor e câmbio por três anos.\n\n"
+        "O test drive pode ser agendado de segunda a sábado, com CNH válida.\n\n"
+        "Aceitamos seu carro usado na troca, com avaliação gratuita."
+    )
 
-    with pytest.raises(PermanentTaskError, match=r"embeddings provider \(zapq.embeddings\)"):
-        TASK_TYPES["document_processing"].handler(
-            RecordingContext(), {"document_id": "d1", "content": "Texto.", "chunk_size": 100}
-        )
+    result = TASK_TYPES["document_processing"].handler(
+        RecordingContext(), {"document_id": "manual", "content": document, "chunk_size": 80}
+    )
+
+    provider = provider_embedder().provider  # the local multilingual model, as EMBEDDINGS_PROVIDER says
+    assert result["chunks"] >= 3
+    question = provider.embed(["posso dar meu carro como parte do pagamento?"], query=True)[0]
+    [best, *_] = PostgresChunkStore(db).search(
+        RecordingContext().organization_id, [float(value) for value in question], model=provider.model
+    )
+    assert "Aceitamos seu carro usado na troca" in best.text
