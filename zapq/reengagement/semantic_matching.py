@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 MATCH_THRESHOLD = 3.0
 #: A lead's latest car-seeking messages that count; older wishes are likely stale or repeated.
 MESSAGES_PER_LEAD = 5
-#: Texts one scan may embed (about 30 a second on one core): the rest wait for the next scan.
+#: Texts one scan may embed (about 40 a second on one core): the rest wait for the next scan.
 DEFAULT_MAX_EMBEDDINGS = 200
 
 
