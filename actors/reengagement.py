@@ -68,6 +68,7 @@ def _candidate(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Candidate:
 def scan_reengagement(campaigns: list[str] | None = None, trigger: str | None = None) -> None:
     """Enqueue one `send_reengagement` per candidate of `campaigns` (all three by default)."""
     # Worker-only code, imported here: the web imports this module only to send to the actors.
+    from actors.services import campaign_matchers
     from zapq.db.connection import thread_connection
     from zapq.reengagement.ledger import record_scan
     from zapq.reengagement.rules import Policy
@@ -79,7 +80,8 @@ def scan_reengagement(campaigns: list[str] | None = None, trigger: str | None = 
     scheduled_at = message.options.get("scheduled_at") if message else None
     trigger = trigger or (f"tick:{scheduled_at}" if scheduled_at else "manual")
     chosen = [CampaignType(name) for name in campaigns] if campaigns else list(CampaignType)
-    policy = Policy.from_settings(get_settings())
+    settings = get_settings()
+    policy = Policy.from_settings(settings)
     connection = thread_connection()
     quiet_until = policy.quiet_hours.ends_at(started_at)
     if quiet_until is not None:
@@ -87,7 +89,8 @@ def scan_reengagement(campaigns: list[str] | None = None, trigger: str | None = 
         candidates = []
         logger.info("re-engagement scan (%s): quiet hours until %s", trigger, quiet_until.isoformat())
     else:
-        candidates = find_candidates(connection, chosen, started_at, policy)
+        matchers = campaign_matchers(settings, connection) if CampaignType.NEW_CARS in chosen else None
+        candidates = find_candidates(connection, chosen, started_at, policy, matchers)
     for candidate in candidates:
         send_reengagement.send(candidate.to_wire())
     record_scan(connection, trigger, chosen, len(candidates), started_at)

@@ -8,12 +8,14 @@ Graph API at its own server) gets new clients instead of stale ones. Built under
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
+import psycopg
 import redis
 
 from zapq.conversation.burst import BurstServices
@@ -24,13 +26,18 @@ from zapq.conversation.inventory import PostgresInventory
 from zapq.db.connection import thread_connection
 from zapq.embeddings.providers import build_provider
 from zapq.embeddings.search import SemanticSearch
+from zapq.reengagement.matching import CriteriaMatcher, InterestMatcher
 from zapq.reengagement.rules import Policy
+from zapq.reengagement.scan import load_known_models
+from zapq.reengagement.semantic_matching import SemanticMatcher
 from zapq.reengagement.sending import CampaignServices
 from zapq.settings import Settings
 from zapq.whatsapp.client import WhatsAppClient
 from zapq.whatsapp.pacing import Pacer
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 
 _building = threading.RLock()
@@ -144,3 +151,18 @@ def campaign_services(settings: Settings, *, after_outage: bool = False) -> Camp
         policy=campaign_policy(settings),
         after_outage=after_outage,
     )
+
+
+def campaign_matchers(settings: Settings, connection: psycopg.Connection) -> list[InterestMatcher]:
+    """The `new_cars` matchers of one scan: by criteria and, when the embeddings provider builds, by meaning.
+
+    The provider is built once per process (`build_provider`); a provider that fails mid-scan costs
+    the semantic matcher the texts not embedded yet, never the scan (`SemanticMatcher`).
+    """
+    criteria = CriteriaMatcher(tuple(load_known_models(connection)))
+    try:
+        provider = build_provider(settings)
+    except Exception as error:
+        logger.warning("new cars matched by criteria only: the embeddings provider did not load: %s", error)
+        return [criteria]
+    return [criteria, SemanticMatcher(provider, connection)]

@@ -9,7 +9,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import analytics, duplicates, ingest, middleware_throughput, redis_memory, semantic_search
+from bench import (
+    analytics,
+    duplicates,
+    ingest,
+    interest_matching,
+    middleware_throughput,
+    redis_memory,
+    semantic_search,
+)
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "middleware_throughput": middleware_throughput.main,
@@ -18,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[], None]] = {
     "redis_memory": redis_memory.main,
     "analytics": analytics.main,
     "semantic_search": semantic_search.main,
+    "interest_matching": interest_matching.main,
 }
 
 

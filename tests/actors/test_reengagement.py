@@ -23,7 +23,7 @@ from prometheus_client import REGISTRY
 from actors.reengagement import request_inventory_scan, scan_reengagement, send_reengagement
 from tests.middleware.helpers import decisions
 from tests.support import meta_samples as meta
-from tests.support.campaigns import PNID, conversation, said, stock
+from tests.support.campaigns import PNID, arriving, conversation, said, stock, stocked_long_ago
 from tests.support.graph_api import GraphApi, graph_error
 from tests.support.whatsapp import post_messages, text
 from zapq.reengagement.campaigns import CampaignType, Candidate, quiet_subject, vehicle_subject
@@ -113,6 +113,22 @@ def test_inside_the_24h_window_a_new_car_goes_as_free_text_with_car_and_price(
     assert send["type"] == "text"
     assert "Toyota Corolla 2023" in send["text"]["body"] and "R$ 139.990,00" in send["text"]["body"]
     assert db.execute("SELECT vehicle_id, status FROM reengagement_sends").fetchall() == [(corolla, "sent")]
+
+
+def test_a_lead_who_described_a_need_hears_of_the_car_that_arrived_to_fit_it(
+    broker, worker, graph_api: GraphApi, db, embedded_inventory
+):
+    stocked_long_ago(db)
+    conversation(db, ANA, hours_ago(2), replied_at=hours_ago(2))
+    said(db, ANA, "quero um carro que não gaste gasolina", hours_ago(2))  # no make, model or budget
+    arrived = arriving(db, "ZQ-0040", "ZQ-0003")  # the BYD Dolphin and a diesel Hilux
+
+    scan_reengagement.send()
+    drain(broker, worker)
+
+    [send] = graph_api.sends()
+    assert "BYD Dolphin" in send["text"]["body"]
+    assert db.execute("SELECT vehicle_id FROM reengagement_sends").fetchall() == [(arrived["ZQ-0040"],)]
 
 
 def test_throttle_allows_one_message_per_customer_and_campaign_per_24h(broker, worker, graph_api, db):

@@ -52,3 +52,18 @@ def stock(db: psycopg.Connection, code: str, make: str, model: str, price: int, 
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def stocked_long_ago(db: psycopg.Connection) -> None:
+    """Every car in stock arrived 60 days ago: out of any scan's lookback, no longer news."""
+    db.execute("UPDATE inventory_changes SET changed_at = changed_at - interval '60 days'")
+
+
+def arriving(db: psycopg.Connection, *codes: str) -> dict[str, int]:
+    """Cars of the stock made available again now (the trigger records an arrival); their ids by code."""
+    db.execute("UPDATE vehicles SET status = 'reserved' WHERE stock_code = ANY(%s)", (list(codes),))
+    rows = db.execute(
+        "UPDATE vehicles SET status = 'available' WHERE stock_code = ANY(%s) RETURNING stock_code, id",
+        (list(codes),),
+    ).fetchall()
+    return {code: int(vehicle_id) for code, vehicle_id in rows}

@@ -17,6 +17,7 @@ from tests.support.http_peer import HttpPeer
 from tests.support.restartable_redis import RestartableRedis
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.worker_process import WorkerProcess
+from zapq.embeddings.providers import EmbeddingProvider, Vectors
 
 
 @pytest.fixture(scope="session")
@@ -151,6 +152,40 @@ def inventory(db: psycopg.Connection) -> int:
     from zapq.conversation.seed import seed_inventory
 
     return seed_inventory(db)
+
+
+@pytest.fixture(scope="session")
+def local_model() -> EmbeddingProvider:
+    """The real local model (multilingual-e5-small), loaded once per test process."""
+    from zapq.embeddings.local import LocalE5
+
+    return LocalE5()
+
+
+@pytest.fixture(scope="session")
+def vehicle_vectors(local_model: EmbeddingProvider) -> dict[bytes, tuple[str, Vectors]]:
+    """Vehicle vectors by content hash, kept across a process's tests: the stock is embedded once."""
+    return {}
+
+
+@pytest.fixture
+def embedded_inventory(
+    db: psycopg.Connection, inventory: int, local_model: EmbeddingProvider,
+    vehicle_vectors: dict[bytes, tuple[str, Vectors]],
+) -> int:  # fmt: skip
+    """The demo stock with every car embedded by the local model, as `embed_stock` leaves it."""
+    from zapq.embeddings.providers import embed_parts
+    from zapq.embeddings.store import store_embedding, vehicles_missing_embeddings
+    from zapq.embeddings.texts import EmbeddingKind, content_hash, vehicle_parts
+
+    for vehicle in vehicles_missing_embeddings(db, local_model.model):
+        parts = vehicle_parts(vehicle)
+        digest = content_hash(EmbeddingKind.VEHICLE, parts)
+        if digest not in vehicle_vectors:
+            vehicle_vectors[digest] = (parts[0], embed_parts(local_model, parts))
+        text, vector = vehicle_vectors[digest]
+        store_embedding(db, local_model.model, EmbeddingKind.VEHICLE, digest, text, vector)
+    return inventory
 
 
 @pytest.fixture

@@ -72,9 +72,7 @@ class SemanticSearch:
         if named:
             cheaper = bool(_CHEAPER.search(fold(text)))
             return self._like_named(snapshot, query, named, cheaper=cheaper, limit=limit)
-        semantic = np.where(snapshot.embedded, snapshot.vectors @ query, -np.inf)
-        keyword = snapshot.keyword.scores(_query_text(text))
-        return _top(snapshot, _standardised(semantic) + KEYWORD_WEIGHT * _scaled(keyword), limit)
+        return _top(snapshot, hybrid_scores(snapshot, query, text), limit)
 
     def similar_messages(self, text: str, limit: int = 5) -> list[tuple[str, float]]:
         """Past customer messages nearest in meaning to `text`, best first, as (text, cosine)."""
@@ -114,6 +112,16 @@ class SemanticSearch:
             while len(self._recent) > _RECENT_QUERIES:
                 self._recent.pop(next(iter(self._recent)), None)
         return vector
+
+
+def hybrid_scores(snapshot: VehicleSnapshot, vector: Vectors, text: str) -> npt.NDArray[np.float64]:
+    """Every car's score for `text` (whose vector is `vector`): semantic z-score plus the keyword share.
+
+    Relative to the stock, so comparable across texts and models, where a raw e5 cosine is not.
+    """
+    semantic = np.where(snapshot.embedded, snapshot.vectors @ vector, -np.inf)
+    keyword = snapshot.keyword.scores(_query_text(text))
+    return _standardised(semantic) + KEYWORD_WEIGHT * _scaled(keyword)
 
 
 def _query_text(text: str) -> str:

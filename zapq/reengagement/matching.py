@@ -2,9 +2,9 @@
 
 A lead's wishes are read from their own messages with the rules engine's reader
 (`find_vehicle_queries`: make, model, budget, body...), so nothing is parsed back out of
-a display string. `InterestMatcher` is the extension point: a semantic matcher (embeddings
-of the lead's messages against the car's description) is one more implementation, passed to
-the scan beside `CriteriaMatcher`; a car any matcher picks is offered.
+a display string. `InterestMatcher` is the extension point: `semantic_matching.SemanticMatcher`
+(the lead's messages against the cars by meaning) is passed to the scan beside `CriteriaMatcher`;
+a car any matcher picks is offered.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ proposes the same candidates, and the send path (unique row, idempotency key) se
   more, and our last answer (`conversation_turns.replied_at`) came at or after it: we had the last
   word and they went quiet. The subject is that last message's time, so one message per quiet spell.
 - `new_cars`: a car that became available (`inventory_changes`, kind `arrived`) after the
-  customer asked for one like it (`matching.CriteriaMatcher`, or any other `InterestMatcher`),
-  and that was not already shown to them.
+  customer asked for one like it (`matching.CriteriaMatcher`, and with embeddings
+  `semantic_matching.SemanticMatcher`, or any other `InterestMatcher`), and that was not
+  already shown to them. A car two matchers pick is one candidate.
 - `price_drop`: a car shown to them (`facts["shown"]` in the engine's state, ids as the rules
   engine writes them) or booked for a test drive, still for sale, cheaper now than it was when
   they last wrote (`inventory_changes`, kind `price`).

@@ -5,11 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from tests.support.campaigns import PNID, conversation, said, stock
+import psycopg
+
+from tests.support.campaigns import PNID, arriving, conversation, said, stock, stocked_long_ago
+from tests.support.embeddings import unreachable_provider
+from zapq.embeddings.providers import EmbeddingProvider
 from zapq.reengagement.campaigns import CampaignType, Candidate, quiet_subject, vehicle_subject
+from zapq.reengagement.matching import CriteriaMatcher, InterestMatcher
 from zapq.reengagement.quiet_hours import QuietHours
 from zapq.reengagement.rules import Policy
-from zapq.reengagement.scan import find_candidates, inventory_watermark
+from zapq.reengagement.scan import find_candidates, inventory_watermark, load_known_models
+from zapq.reengagement.semantic_matching import SemanticMatcher
 
 POLICY = Policy(
     enabled=True,
@@ -115,3 +121,44 @@ def test_a_subject_already_sent_and_a_customer_at_the_cap_are_not_proposed_again
     assert (
         len(find_candidates(db, [CampaignType.INACTIVE_48H], now, replace(POLICY, max_per_customer=3))) == 1
     )
+
+
+def electric_car_leads(db: psycopg.Connection) -> tuple[int, int]:
+    """Ana named the Dolphin, Bia described it; the Dolphin and a Hilux arrive after they wrote."""
+    asked_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    stocked_long_ago(db)
+    for wa_id, text in (("5511000000001", "procuro um BYD Dolphin elétrico"),
+                        ("5511000000002", "quero um carro que não gaste gasolina")):  # fmt: skip
+        conversation(db, wa_id, asked_at, replied_at=asked_at)
+        said(db, wa_id, text, asked_at)
+    arrived = arriving(db, "ZQ-0040", "ZQ-0003")
+    return arrived["ZQ-0040"], arrived["ZQ-0003"]
+
+
+def new_cars(db: psycopg.Connection, matchers: list[InterestMatcher]) -> list[tuple[str, int | None]]:
+    found = find_candidates(db, [CampaignType.NEW_CARS], dt.datetime.now(dt.UTC), POLICY, matchers)
+    return sorted((candidate.wa_id, candidate.vehicle_id) for candidate in found)
+
+
+def test_new_cars_by_criteria_and_by_meaning_propose_each_customer_and_car_once(
+    db: psycopg.Connection, embedded_inventory: int, local_model: EmbeddingProvider
+):
+    dolphin, _ = electric_car_leads(db)
+    criteria = CriteriaMatcher(tuple(load_known_models(db)))
+
+    assert new_cars(db, [criteria]) == [("5511000000001", dolphin)]
+    assert new_cars(db, [SemanticMatcher(local_model, db)]) == [
+        ("5511000000001", dolphin), ("5511000000002", dolphin)
+    ]  # fmt: skip
+    assert new_cars(db, [criteria, SemanticMatcher(local_model, db)]) == [
+        ("5511000000001", dolphin), ("5511000000002", dolphin)
+    ]  # fmt: skip
+
+
+def test_with_the_embeddings_provider_down_new_cars_are_still_matched_by_criteria(
+    db: psycopg.Connection, embedded_inventory: int, local_model: EmbeddingProvider
+):
+    dolphin, _ = electric_car_leads(db)
+    down = SemanticMatcher(unreachable_provider(local_model.model), db)
+
+    assert new_cars(db, [CriteriaMatcher(tuple(load_known_models(db))), down]) == [("5511000000001", dolphin)]
