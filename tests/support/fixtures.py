@@ -92,8 +92,12 @@ def worker(broker: RedisBroker) -> Iterator[dramatiq.Worker]:
 
 
 @pytest.fixture
-def worker_process(settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:  # type: ignore[no-untyped-def]
-    """Start real `dramatiq` worker processes; all are killed at teardown."""
+def worker_process(settings, broker, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:  # type: ignore[no-untyped-def]
+    """Start real `dramatiq` worker processes; all are killed at teardown.
+
+    With `broker` bound in this process too: a test sends the messages its workers take, and which
+    test of a session binds the broker first depends on how xdist shares the tests out.
+    """
     started: list[WorkerProcess] = []
 
     def start(module: str = "actors", **options: object) -> WorkerProcess:
