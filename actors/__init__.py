@@ -20,6 +20,7 @@ dramatiq.set_broker(broker)
 
 from actors import (  # noqa: E402
     analytics,
+    background,
     conversation,
     handoff,
     metrics_snapshots,
@@ -50,6 +51,7 @@ def boot() -> None:
 
 __all__ = [
     "analytics",
+    "background",
     "boot",
     "broker",
     "conversation",

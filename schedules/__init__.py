@@ -14,3 +14,7 @@ METRICS_SNAPSHOT = cron("* * * * *")
 REENGAGEMENT_SCAN = cron("7 * * * *")
 """Hourly, at minute 7: leads gone quiet, new cars that match, price drops. Off the hour, where
 other jobs of a deployment tend to pile up."""
+
+#: `actors.background.submit_scheduled_tasks`: each organisation's daily tasks that are due
+#: (`POST /api/background/integrations/analytics/schedule-daily`).
+BACKGROUND_SCHEDULES = cron("* * * * *")
