@@ -503,3 +503,23 @@ def cleanup(connection: psycopg.Connection, max_age_days: float) -> int:
 
 def terminal(status: str) -> bool:
     return status in TERMINAL
+
+
+def insert_bulk(
+    connection: psycopg.Connection, parent_id: str, parent: NewTask, children: Sequence[tuple[str, NewTask]]
+) -> tuple[Task, bool, list[str]]:
+    """A parent and its children in one transaction; a replayed submission gets the first parent's."""
+    with connection.transaction():
+        task, created = insert_task(connection, parent_id, parent)
+        if created:
+            for child_id, child in children:
+                insert_task(connection, child_id, child)
+    rows = connection.execute(
+        "SELECT id::text FROM background_tasks WHERE parent_id = %s ORDER BY created_at, id", (task.id,)
+    ).fetchall()
+    return task, created, [row[0] for row in rows]
+
+
+def withdraw_bulk(connection: psycopg.Connection, parent_id: str) -> None:
+    """Withdraw a bulk submission whose children could not be queued (its children go with it)."""
+    connection.execute("DELETE FROM background_tasks WHERE id = %s", (parent_id,))
