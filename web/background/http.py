@@ -27,9 +27,9 @@ T = TypeVar("T")
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 # msgspec says where a value is wrong as "... - at `$.documents[0].content`", and names a missing
-# field as "Object missing required field `content`".
+# or unknown field as "Object missing required field `content`"; a dict's key as `[...]`.
 _AT = re.compile(r" - at `\$\.?([^`]*)`$")
-_MISSING = re.compile(r"missing required field `([^`]+)`")
+_MISSING = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
 
 
 class Refusal(Exception):
@@ -100,7 +100,7 @@ def field_of(message: str) -> str | None:
     missing = _MISSING.search(message)
     if missing:
         path = f"{path}.{missing.group(1)}" if path else missing.group(1)
-    return path or None
+    return path.replace("[...]", "") or None
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
