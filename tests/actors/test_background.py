@@ -14,6 +14,7 @@ from tests.support.worker_process import WorkerProcess
 from zapq.background import store
 from zapq.background.api import submit_task
 from zapq.background.records import Task
+from zapq.queues import GENERAL_QUEUES, RESERVED_QUEUES
 
 WORKER = "tests.support.background_worker"
 ORG = "org-a"
@@ -127,3 +128,23 @@ def test_a_task_whose_worker_is_sigkilled_runs_again_on_another_worker_and_compl
     wait_until(ended(task_of, task_id), timeout=40, what="the redelivered task to end")
     task = task_of(task_id)
     assert (task.status, task.attempts) == ("completed", 2)
+
+
+def test_a_critical_task_starts_within_a_second_behind_500_queued_low_tasks(
+    submit, task_of, worker_process: Callable[..., WorkerProcess], wait_until, db: psycopg.Connection
+) -> None:
+    # make run's layout: the general worker (here 2 threads) never fetches critical work; the reserved one does.
+    worker_process(WORKER, threads=2, queues=GENERAL_QUEUES)
+    worker_process(WORKER, threads=1, queues=RESERVED_QUEUES)
+    for _ in range(500):
+        submit("test_sleeper", {"seconds": 0.5, "steps": 1}, priority="low")
+    wait_until(lambda: db.execute("SELECT count(*) FROM background_tasks WHERE status = 'running'").fetchone()[0] == 2,
+               timeout=15, what="the general worker to be busy with low tasks")  # fmt: skip
+
+    critical = submit("test_noop", priority="critical")
+    wait_until(ended(task_of, critical), timeout=10, what="the critical task to end")
+    task = task_of(critical)
+    assert task.started_at is not None
+    assert (task.started_at - task.created_at).total_seconds() < 1.0
+    still_waiting = db.execute("SELECT count(*) FROM background_tasks WHERE status = 'pending'").fetchone()[0]
+    assert still_waiting > 450

@@ -25,7 +25,7 @@ CREATE TABLE background_tasks (
     parent_id           uuid REFERENCES background_tasks (id) ON DELETE CASCADE,
     idempotency_key     text,
     request_fingerprint text,
-    created_at          timestamptz NOT NULL DEFAULT now(),
+    created_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     started_at          timestamptz,
     finished_at         timestamptz,
