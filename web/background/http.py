@@ -28,6 +28,8 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 # msgspec says where a value is wrong as "... - at `$.documents[0].content`", and names a missing
 # or unknown field as "Object missing required field `content`"; a dict's key as `[...]`.
+# PostgreSQL's text and jsonb hold no NUL character; an escaped one is refused before decoding.
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000|\x00", re.IGNORECASE)
 _AT = re.compile(r" - at `\$\.?([^`]*)`$")
 _MISSING = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
 
@@ -53,6 +55,9 @@ def endpoint(handler: Endpoint) -> Endpoint:
             return refusal.response
         except psycopg.OperationalError as error:
             return unavailable(DATABASE, error)
+        except (psycopg.DataError, UnicodeEncodeError) as error:  # text PostgreSQL cannot store
+            detail = f"a value cannot be stored: {str(error).splitlines()[0][:200]}"
+            return Refusal(422, "invalid_value", detail).response
         except BrokerUnavailable as error:
             return unavailable(BROKER, error)
 
@@ -85,6 +90,8 @@ async def decode_body(request: Request, body_type: type[T]) -> T:
     raw = await request.body()
     if nested_deeper_than(raw, MAX_JSON_DEPTH):
         raise Refusal(400, "json_too_deep", f"JSON may nest at most {MAX_JSON_DEPTH} levels")
+    if _NUL.search(raw):
+        raise Refusal(422, "invalid_value", "text may not contain NUL (\\u0000)")
     try:
         return msgspec.json.decode(raw, type=body_type)
     except msgspec.ValidationError as error:

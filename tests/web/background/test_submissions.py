@@ -93,3 +93,12 @@ def test_twenty_concurrent_submissions_with_one_key_make_one_task(
     assert len({answer.json()["task_id"] for answer in answers}) == 1
     assert db.execute("SELECT count(*) FROM background_tasks").fetchone() == (1,)
     assert sum(answer.headers.get("idempotent-replayed") != "true" for answer in answers) == 1
+
+
+def test_text_postgresql_cannot_store_is_a_422_not_a_500(api: httpx.Client) -> None:
+    # Found by schemathesis: a NUL character in a document.
+    nul = api.post("/tasks/document-processing", json={"document_id": "d", "content": "a\u0000b"})
+    assert (nul.status_code, nul.json()["error"]) == (422, "invalid_value")
+    surrogate = api.post("/tasks", content=b'{"task_type": "test_noop", "payload": {"s": "\\ud800"}}',
+                         headers={"content-type": "application/json"})  # fmt: skip
+    assert surrogate.status_code in (400, 422)
