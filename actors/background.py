@@ -41,7 +41,8 @@ def _run(task_id: str, attempt: int) -> None:
 
 def _declare(priority: TaskPriority) -> dramatiq.Actor[Any, Any]:
     queue = TASK_QUEUES[priority]
-    return dramatiq.actor(
+    declare: Any = dramatiq.actor  # its overloads type no decorator taking both fn and options
+    actor: dramatiq.Actor[Any, Any] = declare(
         _run,
         actor_name=ACTOR_NAMES[priority],
         queue_name=queue,
@@ -50,6 +51,7 @@ def _declare(priority: TaskPriority) -> dramatiq.Actor[Any, Any]:
         time_limit=int(_settings.background_task_time_limit_s * 1000),
         idempotency_key=run_key,
     )
+    return actor
 
 
 RUN_ACTORS = {priority: _declare(priority) for priority in PRIORITIES}
@@ -69,7 +71,12 @@ def submit_scheduled_tasks() -> None:
         # The day before the run, unless the schedule names its own range.
         payload = {"from": yesterday, "to": yesterday, **schedule.payload}
         submit_task(
-            schedule.task_type, payload, organization_id=schedule.organization_id, user_id=schedule.user_id,
-            name=schedule.name, priority=schedule.priority, connection=connection,
+            schedule.task_type,
+            payload,
+            organization_id=schedule.organization_id,
+            user_id=schedule.user_id,
+            name=schedule.name,
+            priority=schedule.priority,
+            connection=connection,
             idempotency_key=f"schedule:{schedule.id}:{yesterday}",
-        )  # fmt: skip
+        )

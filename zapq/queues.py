@@ -13,7 +13,16 @@ TASKS_NORMAL = "tasks_normal"
 TASKS_LOW = "tasks_low"
 TASK_QUEUES = {"critical": TASKS_CRITICAL, "high": TASKS_HIGH, "normal": TASKS_NORMAL, "low": TASKS_LOW}
 
-QUEUES = (HIGH_PRIORITY, DEFAULT, LOW_PRIORITY, ANALYTICS, TASKS_CRITICAL, TASKS_HIGH, TASKS_NORMAL, TASKS_LOW)
+QUEUES = (
+    HIGH_PRIORITY,
+    DEFAULT,
+    LOW_PRIORITY,
+    ANALYTICS,
+    TASKS_CRITICAL,
+    TASKS_HIGH,
+    TASKS_NORMAL,
+    TASKS_LOW,
+)
 
 #: Consumed only by the reserved priority worker (`make run`'s `worker-priority`, zapq-worker-priority
 #: in deploy/): a worker whose threads are all busy with low tasks never holds critical work, because

@@ -46,9 +46,9 @@ def child_commands(python: str) -> dict[str, list[str]]:
                    "--processes", str(settings.worker_processes), "--threads", str(settings.worker_threads),
                    "--worker-shutdown-timeout", str(WORKER_SHUTDOWN_TIMEOUT_MS), "--queues", *GENERAL_QUEUES],
         # Alone on the critical and high background-task queues: never busy with low work. Its metrics
-        # are in the shared directory, served by the worker's endpoint (so no port of its own).
-        "worker-priority": ["env", "METRICS_PORT=0", python, "-m", "dramatiq", "actors:boot", "--processes", "1",
-                            "--threads", str(settings.background_priority_worker_threads),
+        # go to the shared directory the worker's endpoint serves, so it needs no port of its own.
+        "worker-priority": ["env", "METRICS_PORT=0", python, "-m", "dramatiq", "actors:boot",
+                            "--processes", "1", "--threads", str(settings.background_priority_worker_threads),
                             "--worker-shutdown-timeout", str(WORKER_SHUTDOWN_TIMEOUT_MS),
                             "--queues", *RESERVED_QUEUES],
         "scheduler": [str(Path(python).parent / "periodiq"), "actors:boot"],

@@ -348,13 +348,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     ] = 4
     background_task_time_limit_s: Annotated[
         float,
-        Meta(gt=0, description="Longest one attempt of a background task may run; past it the attempt fails."),
+        Meta(
+            gt=0, description="Longest one attempt of a background task may run; past it the attempt fails."
+        ),
     ] = 3600.0
     background_max_body_bytes: Annotated[
         int, Meta(ge=1024, description="Largest request body of the background-task API's submissions.")
     ] = 2_097_152
     background_db_pool_size: Annotated[
-        int, Meta(ge=1, le=100, description="PostgreSQL connections the web holds for the background-task API.")
+        int,
+        Meta(ge=1, le=100, description="PostgreSQL connections the web holds for the background-task API."),
     ] = 8
     background_stream_poll_s: Annotated[
         float,

@@ -18,11 +18,22 @@ from zapq.settings import SettingsError, get_settings
 DEFAULT_TTL_S = 86_400
 
 
-def make_token(secret: str, *, organization_id: str, user_id: str, admin: bool = False,
-               ttl_s: float = DEFAULT_TTL_S, now: float | None = None) -> str:  # fmt: skip
+def make_token(
+    secret: str,
+    *,
+    organization_id: str,
+    user_id: str,
+    admin: bool = False,
+    ttl_s: float = DEFAULT_TTL_S,
+    now: float | None = None,
+) -> str:
     issued = int(now if now is not None else time.time())
-    claims: dict[str, object] = {"sub": user_id, "org": organization_id, "iat": issued,
-                                 "exp": issued + int(ttl_s)}  # fmt: skip
+    claims: dict[str, object] = {
+        "sub": user_id,
+        "org": organization_id,
+        "iat": issued,
+        "exp": issued + int(ttl_s),
+    }
     if admin:
         claims["role"] = "admin"
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -23,7 +23,9 @@ ORG = "org-a"
 @pytest.fixture
 def submit(broker: RedisBroker, db: psycopg.Connection) -> Callable[..., str]:
     def submit(task_type: str, payload: dict[str, Any] | None = None, **options: Any) -> str:
-        return submit_task(task_type, payload or {}, organization_id=ORG, user_id="u1", connection=db, **options)
+        return submit_task(
+            task_type, payload or {}, organization_id=ORG, user_id="u1", connection=db, **options
+        )
 
     return submit
 
@@ -50,8 +52,11 @@ def test_a_task_runs_once_and_stores_its_result(
     wait_until(ended(task_of, task_id), timeout=15, what="the task to end")
     task = task_of(task_id)
     assert (task.status, task.result, task.attempts, task.progress) == (
-        "completed", {"echo": {"n": 1}, "attempt": 1}, 1, 1.0,
-    )  # fmt: skip
+        "completed",
+        {"echo": {"n": 1}, "attempt": 1},
+        1,
+        1.0,
+    )
 
 
 def test_a_flaky_task_is_retried_with_its_policy_until_it_works(
@@ -62,10 +67,14 @@ def test_a_flaky_task_is_retried_with_its_policy_until_it_works(
     wait_until(ended(task_of, task_id), timeout=20, what="the task to end")
     task = task_of(task_id)
     assert (task.status, task.attempts, task.result) == ("completed", 3, {"attempt": 3})
-    statuses = [row[0] for row in db.execute(
-        "SELECT body->>'status' FROM background_task_events WHERE task_id = %s AND kind = 'status' ORDER BY seq",
-        (task_id,),
-    )]  # fmt: skip
+    statuses = [
+        row[0]
+        for row in db.execute(
+            "SELECT body->>'status' FROM background_task_events"
+            " WHERE task_id = %s AND kind = 'status' ORDER BY seq",
+            (task_id,),
+        )
+    ]
     assert statuses == ["pending", "running", "retrying", "running", "retrying", "running", "completed"]
 
 
@@ -133,13 +142,18 @@ def test_a_task_whose_worker_is_sigkilled_runs_again_on_another_worker_and_compl
 def test_a_critical_task_starts_within_a_second_behind_500_queued_low_tasks(
     submit, task_of, worker_process: Callable[..., WorkerProcess], wait_until, db: psycopg.Connection
 ) -> None:
-    # make run's layout: the general worker (here 2 threads) never fetches critical work; the reserved one does.
+    # make run's layout: the general worker (2 threads) never fetches critical work; the reserved one does.
     worker_process(WORKER, threads=2, queues=GENERAL_QUEUES)
     worker_process(WORKER, threads=1, queues=RESERVED_QUEUES)
     for _ in range(500):
         submit("test_sleeper", {"seconds": 0.5, "steps": 1}, priority="low")
-    wait_until(lambda: db.execute("SELECT count(*) FROM background_tasks WHERE status = 'running'").fetchone()[0] == 2,
-               timeout=15, what="the general worker to be busy with low tasks")  # fmt: skip
+    wait_until(
+        lambda: (
+            db.execute("SELECT count(*) FROM background_tasks WHERE status = 'running'").fetchone()[0] == 2
+        ),
+        timeout=15,
+        what="the general worker to be busy with low tasks",
+    )
 
     critical = submit("test_noop", priority="critical")
     wait_until(ended(task_of, critical), timeout=10, what="the critical task to end")

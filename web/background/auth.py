@@ -53,9 +53,12 @@ class TokenVerifier:
             raise Unauthorized("send Authorization: Bearer <JWT>")
         try:
             claims = jwt.decode(
-                token.strip(), self.key, algorithms=[self.algorithm], leeway=LEEWAY_S,
+                token.strip(),
+                self.key,
+                algorithms=[self.algorithm],
+                leeway=LEEWAY_S,
                 options={"require": list(REQUIRED_CLAIMS)},
-            )  # fmt: skip
+            )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired") from None
         except jwt.MissingRequiredClaimError as error:

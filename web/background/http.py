@@ -35,15 +35,26 @@ _MISSING = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
 
 
 class Refusal(Exception):
-    def __init__(self, status: int, error: str, detail: str, *, field: str | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        detail: str,
+        *,
+        field: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.response = json_response(ErrorBody(error, detail, field), status, headers)
 
 
 def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json",
-                    headers=dict(headers or {}))  # fmt: skip
+    return Response(
+        msgspec.json.encode(body),
+        status_code=status,
+        media_type="application/json",
+        headers=dict(headers or {}),
+    )
 
 
 def endpoint(handler: Endpoint) -> Endpoint:
@@ -74,7 +85,9 @@ def caller(request: Request, *, admin: bool = False) -> Principal:
     try:
         principal = service(request).authenticate(request.headers.get("authorization"))
     except AuthNotConfigured:
-        raise Refusal(503, "auth_not_configured", "set JWT_SECRET or JWT_PUBLIC_KEY to use this API") from None
+        raise Refusal(
+            503, "auth_not_configured", "set JWT_SECRET or JWT_PUBLIC_KEY to use this API"
+        ) from None
     except Unauthorized as error:
         raise Refusal(401, "unauthorized", str(error), headers={"WWW-Authenticate": "Bearer"}) from None
     if admin and not principal.admin:
@@ -85,8 +98,12 @@ def caller(request: Request, *, admin: bool = False) -> Principal:
 async def decode_body(request: Request, body_type: type[T]) -> T:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        raise Refusal(415, "unsupported_media_type", "send the body as Content-Type: application/json",
-                      field="content-type")  # fmt: skip
+        raise Refusal(
+            415,
+            "unsupported_media_type",
+            "send the body as Content-Type: application/json",
+            field="content-type",
+        )
     raw = await request.body()
     if nested_deeper_than(raw, MAX_JSON_DEPTH):
         raise Refusal(400, "json_too_deep", f"JSON may nest at most {MAX_JSON_DEPTH} levels")
@@ -128,7 +145,9 @@ def query_number(request: Request, name: str, low: float, high: float) -> float 
     except ValueError:
         value = float("nan")
     if not low <= value <= high:
-        raise Refusal(422, "invalid_parameter", f"{name} must be a number from {low:g} to {high:g}", field=name)
+        raise Refusal(
+            422, "invalid_parameter", f"{name} must be a number from {low:g} to {high:g}", field=name
+        )
     return value
 
 
@@ -150,4 +169,3 @@ def not_found(task_id: str) -> Refusal:
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-

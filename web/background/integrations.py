@@ -30,8 +30,15 @@ async def trigger_n8n(request: Request) -> Response:
     principal = caller(request)
     body = await decode_body(request, N8nTrigger)
     payload = {"sync_type": body.workflow, "data": body.data}
-    new = prepared(request, principal, body, "external_sync", payload, name=f"n8n workflow {body.workflow}",
-                   priority=body.priority)  # fmt: skip
+    new = prepared(
+        request,
+        principal,
+        body,
+        "external_sync",
+        payload,
+        name=f"n8n workflow {body.workflow}",
+        priority=body.priority,
+    )
     return await submit(request, new)
 
 
@@ -43,21 +50,43 @@ async def process_bulk(request: Request) -> Response:
     if len(set(ids)) != len(ids):
         raise Refusal(422, "invalid_field", "each document_id may appear once", field="documents")
     parent = msgspec.structs.replace(
-        prepared(request, principal, body, "document_processing", {"documents": len(ids)},
-                 name=f"bulk of {len(ids)} documents", priority=body.priority),
-        task_type=BULK_TASK_TYPE, status=TaskStatus.RUNNING,
-    )  # fmt: skip
+        prepared(
+            request,
+            principal,
+            body,
+            "document_processing",
+            {"documents": len(ids)},
+            name=f"bulk of {len(ids)} documents",
+            priority=body.priority,
+        ),
+        task_type=BULK_TASK_TYPE,
+        status=TaskStatus.RUNNING,
+    )
     parent_id = new_task_id()
     children = [
-        (new_task_id(), msgspec.structs.replace(
-            prepared(request, principal, body, "document_processing",
-                     {"document_id": document.document_id, "content": document.content,
-                      "chunk_size": body.chunk_size},
-                     name=f"document {document.document_id}", priority=body.priority, parent_id=parent_id),
-            idempotency_key=None, request_fingerprint=None,
-        ))
+        (
+            new_task_id(),
+            msgspec.structs.replace(
+                prepared(
+                    request,
+                    principal,
+                    body,
+                    "document_processing",
+                    {
+                        "document_id": document.document_id,
+                        "content": document.content,
+                        "chunk_size": body.chunk_size,
+                    },
+                    name=f"document {document.document_id}",
+                    priority=body.priority,
+                    parent_id=parent_id,
+                ),
+                idempotency_key=None,
+                request_fingerprint=None,
+            ),
+        )
         for document in body.documents
-    ]  # fmt: skip
+    ]
     background = service(request)
     try:
         task, created, child_ids = await background.run(store.insert_bulk, parent_id, parent, children)
@@ -65,7 +94,9 @@ async def process_bulk(request: Request) -> Response:
         raise Refusal(422, "idempotency_key_reused", str(error), field="Idempotency-Key") from None
     if created:
         try:
-            await background.enqueuer.enqueue_many([run_message(child_id, body.priority) for child_id in child_ids])
+            await background.enqueuer.enqueue_many(
+                [run_message(child_id, body.priority) for child_id in child_ids]
+            )
         except Exception:
             await background.run(store.withdraw_bulk, task.id)
             raise
@@ -80,8 +111,13 @@ async def schedule_daily_analytics(request: Request) -> Response:
     body = await decode_body(request, ScheduleDaily)
     hours, minutes = (int(part) for part in body.run_at.split(":"))
     schedule = await service(request).run(
-        upsert_schedule, organization_id=principal.organization_id, user_id=principal.user_id, name=body.name,
-        task_type="analytics_processing", priority=body.priority, payload=body.payload,
+        upsert_schedule,
+        organization_id=principal.organization_id,
+        user_id=principal.user_id,
+        name=body.name,
+        task_type="analytics_processing",
+        priority=body.priority,
+        payload=body.payload,
         run_at=time(hours, minutes),
-    )  # fmt: skip
+    )
     return json_response(schedule, 201)

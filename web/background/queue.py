@@ -42,8 +42,9 @@ async def health(request: Request) -> Response:
 
 async def _database_ok(request: Request) -> bool:
     try:
-        await asyncio.wait_for(service(request).run(lambda connection: connection.execute("SELECT 1")),
-                               CHECK_TIMEOUT_S)  # fmt: skip
+        await asyncio.wait_for(
+            service(request).run(lambda connection: connection.execute("SELECT 1")), CHECK_TIMEOUT_S
+        )
     except Exception:
         return False
     return True

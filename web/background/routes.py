@@ -28,6 +28,7 @@ ROUTES = [
 
 #: The paths whose bodies are submissions, which may carry documents: `BACKGROUND_MAX_BODY_BYTES`.
 SUBMISSION_PATHS = tuple(
-    PREFIX + route.path for route in ROUTES if "POST" in (route.methods or ()) and "{" not in route.path
-    and not route.path.startswith("/queue")
-)  # fmt: skip
+    PREFIX + route.path
+    for route in ROUTES
+    if "POST" in (route.methods or ()) and "{" not in route.path and not route.path.startswith("/queue")
+)

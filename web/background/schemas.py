@@ -51,7 +51,9 @@ class WebhookDelivery(msgspec.Struct, forbid_unknown_fields=True):
 
     webhook_url: Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://")]
     data: JsonObject = {}
-    headers: dict[Annotated[str, Meta(min_length=1, max_length=128)], Annotated[str, Meta(max_length=4096)]] = {}
+    headers: dict[
+        Annotated[str, Meta(min_length=1, max_length=128)], Annotated[str, Meta(max_length=4096)]
+    ] = {}
     sign_payload: bool = False
     priority: Priority = "normal"
 
@@ -89,7 +91,9 @@ class ScheduleDaily(msgspec.Struct, forbid_unknown_fields=True):
     """An `analytics_processing` task every day at `run_at` (UTC) for the caller's organisation."""
 
     name: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")] = "daily-analytics"
-    run_at: Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, UTC")] = "03:00"
+    run_at: Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, UTC")] = (
+        "03:00"
+    )
     payload: JsonObject = {}
     priority: Priority = "low"
 

@@ -30,19 +30,28 @@ class BackgroundService:
         self.enqueuer = enqueuer
         self.verifier = TokenVerifier.from_settings(settings)
         self.pool: ConnectionPool = ConnectionPool(
-            settings.database_url, min_size=0, max_size=settings.background_db_pool_size, open=False,
-            timeout=POOL_WAIT_S, reconnect_timeout=RECONNECT_TIMEOUT_S, check=ConnectionPool.check_connection,
-            num_workers=1, name=f"{APPLICATION_NAME}-background",
+            settings.database_url,
+            min_size=0,
+            max_size=settings.background_db_pool_size,
+            open=False,
+            timeout=POOL_WAIT_S,
+            reconnect_timeout=RECONNECT_TIMEOUT_S,
+            check=ConnectionPool.check_connection,
+            num_workers=1,
+            name=f"{APPLICATION_NAME}-background",
             kwargs={
-                "autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S, "application_name": APPLICATION_NAME,
+                "autocommit": True,
+                "connect_timeout": CONNECT_TIMEOUT_S,
+                "application_name": APPLICATION_NAME,
                 "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
             },
-        )  # fmt: skip
+        )
         self.pool.open(wait=False)
         self.streams = StreamHub(
-            self.run, poll_interval_s=settings.background_stream_poll_s,
+            self.run,
+            poll_interval_s=settings.background_stream_poll_s,
             max_clients=settings.background_stream_max_clients,
-        )  # fmt: skip
+        )
 
     def authenticate(self, authorization: str | None) -> Principal:
         if self.verifier is None:

@@ -54,8 +54,12 @@ async def stream_task(request: Request) -> Response:
         try:
             subscription = background.streams.subscribe(task.id, cursor)
         except TooManyStreams:
-            raise Refusal(503, "too_many_streams", "this server holds as many streams as it may; retry later",
-                          headers={"Retry-After": "5"}) from None  # fmt: skip
+            raise Refusal(
+                503,
+                "too_many_streams",
+                "this server holds as many streams as it may; retry later",
+                headers={"Retry-After": "5"},
+            ) from None
     heartbeat_s = background.settings.background_stream_heartbeat_s
 
     async def events() -> AsyncIterator[bytes]:
@@ -82,8 +86,7 @@ def _last_event_id(request: Request) -> int | None:
     if not text:
         return None
     if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise Refusal(422, "invalid_header", "Last-Event-ID must be an event id this stream sent",
-                      field="Last-Event-ID")  # fmt: skip
+        raise Refusal(
+            422, "invalid_header", "Last-Event-ID must be an event id this stream sent", field="Last-Event-ID"
+        )
     return int(text)
-
-

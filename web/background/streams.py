@@ -72,7 +72,9 @@ class StreamHub:
 
     async def _poll(self) -> None:
         while self._by_task:
-            cursors = [(task_id, min(s.cursor for s in streams)) for task_id, streams in self._by_task.items()]
+            cursors = [
+                (task_id, min(s.cursor for s in streams)) for task_id, streams in self._by_task.items()
+            ]
             try:
                 events: list[TaskEvent] = await self.run(store.events_after, cursors)
             except Exception as error:  # PostgreSQL away: streams wait, the poller goes on

@@ -17,11 +17,26 @@ from starlette.responses import Response
 
 from web.background.auth import Principal
 from web.background.http import (
-    Refusal, caller, decode_body, endpoint, is_uuid, json_response, not_found, query_int, service, task_id_param,
-)  # fmt: skip
+    Refusal,
+    caller,
+    decode_body,
+    endpoint,
+    is_uuid,
+    json_response,
+    not_found,
+    query_int,
+    service,
+    task_id_param,
+)
 from web.background.schemas import (
-    DocumentProcessing, LogPage, N8nSync, SubmitTask, Submitted, TaskList, WebhookDelivery,
-)  # fmt: skip
+    DocumentProcessing,
+    LogPage,
+    N8nSync,
+    SubmitTask,
+    Submitted,
+    TaskList,
+    WebhookDelivery,
+)
 from zapq.background import store
 from zapq.background.handlers import TaskPriority
 from zapq.background.messages import run_message
@@ -46,22 +61,39 @@ def idempotency_key(request: Request) -> str | None:
     if key is None:
         return None
     if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
-        raise Refusal(422, "invalid_header", f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable"
-                      " ASCII characters", field="Idempotency-Key")  # fmt: skip
+        raise Refusal(
+            422,
+            "invalid_header",
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters",
+            field="Idempotency-Key",
+        )
     return key
 
 
 def prepared(
-    request: Request, principal: Principal, body: object, task_type: str, payload: dict[str, Any],
-    *, name: str | None, priority: TaskPriority, parent_id: str | None = None,
-) -> NewTask:  # fmt: skip
+    request: Request,
+    principal: Principal,
+    body: object,
+    task_type: str,
+    payload: dict[str, Any],
+    *,
+    name: str | None,
+    priority: TaskPriority,
+    parent_id: str | None = None,
+) -> NewTask:
     key = idempotency_key(request)
     try:
         return new_task(
-            task_type, payload, organization_id=principal.organization_id, user_id=principal.user_id,
-            name=name, priority=priority, idempotency_key=key, parent_id=parent_id,
+            task_type,
+            payload,
+            organization_id=principal.organization_id,
+            user_id=principal.user_id,
+            name=name,
+            priority=priority,
+            idempotency_key=key,
+            parent_id=parent_id,
             request_fingerprint=request_fingerprint(request.url.path, body) if key else None,
-        )  # fmt: skip
+        )
     except InvalidSubmission as error:
         raise Refusal(422, "invalid_field", error.detail, field=error.field) from None
 
@@ -87,7 +119,9 @@ async def submit(request: Request, new: NewTask) -> Response:
 async def submit_task(request: Request) -> Response:
     principal = caller(request)
     body = await decode_body(request, SubmitTask)
-    new = prepared(request, principal, body, body.task_type, body.payload, name=body.name, priority=body.priority)
+    new = prepared(
+        request, principal, body, body.task_type, body.payload, name=body.name, priority=body.priority
+    )
     return await submit(request, new)
 
 
@@ -96,8 +130,15 @@ async def submit_document_processing(request: Request) -> Response:
     principal = caller(request)
     body = await decode_body(request, DocumentProcessing)
     payload = {"document_id": body.document_id, "content": body.content, "chunk_size": body.chunk_size}
-    new = prepared(request, principal, body, "document_processing", payload,
-                   name=f"document {body.document_id}", priority=body.priority)  # fmt: skip
+    new = prepared(
+        request,
+        principal,
+        body,
+        "document_processing",
+        payload,
+        name=f"document {body.document_id}",
+        priority=body.priority,
+    )
     return await submit(request, new)
 
 
@@ -105,10 +146,15 @@ async def submit_document_processing(request: Request) -> Response:
 async def submit_webhook_delivery(request: Request) -> Response:
     principal = caller(request)
     body = await decode_body(request, WebhookDelivery)
-    payload = {"webhook_url": body.webhook_url, "data": body.data, "headers": body.headers,
-               "sign_payload": body.sign_payload}  # fmt: skip
-    new = prepared(request, principal, body, "webhook_delivery", payload, name="webhook delivery",
-                   priority=body.priority)  # fmt: skip
+    payload = {
+        "webhook_url": body.webhook_url,
+        "data": body.data,
+        "headers": body.headers,
+        "sign_payload": body.sign_payload,
+    }
+    new = prepared(
+        request, principal, body, "webhook_delivery", payload, name="webhook delivery", priority=body.priority
+    )
     return await submit(request, new)
 
 
@@ -117,8 +163,15 @@ async def submit_n8n_sync(request: Request) -> Response:
     principal = caller(request)
     body = await decode_body(request, N8nSync)
     payload = {"sync_type": body.sync_type, "data": body.data}
-    new = prepared(request, principal, body, "external_sync", payload, name=f"n8n sync {body.sync_type}",
-                   priority=body.priority)  # fmt: skip
+    new = prepared(
+        request,
+        principal,
+        body,
+        "external_sync",
+        payload,
+        name=f"n8n sync {body.sync_type}",
+        priority=body.priority,
+    )
     return await submit(request, new)
 
 
@@ -163,16 +216,23 @@ async def list_tasks(request: Request) -> Response:
     params = request.query_params
     status = params.get("status") or None
     if status is not None and status not in TaskStatus.__members__.values():
-        raise Refusal(422, "invalid_parameter", f"status must be one of {', '.join(TaskStatus)}", field="status")
+        raise Refusal(
+            422, "invalid_parameter", f"status must be one of {', '.join(TaskStatus)}", field="status"
+        )
     task_type = params.get("task_type") or None
     if task_type is not None and not (len(task_type) <= 64 and task_type.isascii()):
         raise Refusal(422, "invalid_parameter", "task_type must be a task type's name", field="task_type")
     limit = query_int(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
     tasks: list[Task] = await service(request).run(
-        store.list_tasks, principal.organization_id, status=status, task_type=task_type,
-        created_after=_time_param(request, "created_after"), created_before=_time_param(request, "created_before"),
-        after=_cursor(params.get("cursor")), limit=limit + 1,
-    )  # fmt: skip
+        store.list_tasks,
+        principal.organization_id,
+        status=status,
+        task_type=task_type,
+        created_after=_time_param(request, "created_after"),
+        created_before=_time_param(request, "created_before"),
+        after=_cursor(params.get("cursor")),
+        limit=limit + 1,
+    )
     page, more = tasks[:limit], len(tasks) > limit
     next_cursor = _encode_cursor(page[-1]) if more else None
     return json_response(TaskList(page, next_cursor))
@@ -187,8 +247,12 @@ def _time_param(request: Request, name: str) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        raise Refusal(422, "invalid_parameter", f"{name} must be an ISO 8601 time with its offset"
-                      " (2026-12-01T00:00:00Z)", field=name)  # fmt: skip
+        raise Refusal(
+            422,
+            "invalid_parameter",
+            f"{name} must be an ISO 8601 time with its offset (2026-12-01T00:00:00Z)",
+            field=name,
+        )
     return moment
 
 
@@ -207,4 +271,3 @@ def _cursor(text: str | None) -> tuple[datetime, str] | None:
         return moment, task_id
     except (ValueError, binascii.Error, UnicodeError):
         raise Refusal(422, "invalid_parameter", "cursor is not one this API gave", field="cursor") from None
-

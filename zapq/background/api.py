@@ -41,9 +41,14 @@ def submit_task(
 ) -> str:
     """Store and queue a task; its id. With an `idempotency_key` already used: the first task's id."""
     new = new_task(
-        task_type, dict(payload), organization_id=organization_id, user_id=user_id, name=name,
-        priority=priority, idempotency_key=idempotency_key,
-    )  # fmt: skip
+        task_type,
+        dict(payload),
+        organization_id=organization_id,
+        user_id=user_id,
+        name=name,
+        priority=priority,
+        idempotency_key=idempotency_key,
+    )
     connection = connection or thread_connection()
     task, created = store.insert_task(connection, new_task_id(), new)
     if created:
@@ -56,48 +61,109 @@ def submit_task(
 
 
 def submit_document_processing(
-    document_id: str, content: str, *, organization_id: str, user_id: str, chunk_size: int = 1000,
-    priority: TaskPriority = "normal", **options: Any,
-) -> str:  # fmt: skip
+    document_id: str,
+    content: str,
+    *,
+    organization_id: str,
+    user_id: str,
+    chunk_size: int = 1000,
+    priority: TaskPriority = "normal",
+    **options: Any,
+) -> str:
     payload = {"document_id": document_id, "content": content, "chunk_size": chunk_size}
-    return submit_task("document_processing", payload, organization_id=organization_id, user_id=user_id,
-                       priority=priority, name=f"document {document_id}", **options)  # fmt: skip
+    return submit_task(
+        "document_processing",
+        payload,
+        organization_id=organization_id,
+        user_id=user_id,
+        priority=priority,
+        name=f"document {document_id}",
+        **options,
+    )
 
 
 def submit_webhook_delivery(
-    webhook_url: str, data: Mapping[str, Any], *, organization_id: str, user_id: str,
-    headers: Mapping[str, str] | None = None, sign_payload: bool = False, priority: TaskPriority = "normal",
+    webhook_url: str,
+    data: Mapping[str, Any],
+    *,
+    organization_id: str,
+    user_id: str,
+    headers: Mapping[str, str] | None = None,
+    sign_payload: bool = False,
+    priority: TaskPriority = "normal",
     **options: Any,
-) -> str:  # fmt: skip
-    payload = {"webhook_url": webhook_url, "data": dict(data), "headers": dict(headers or {}),
-               "sign_payload": sign_payload}  # fmt: skip
-    return submit_task("webhook_delivery", payload, organization_id=organization_id, user_id=user_id,
-                       priority=priority, **options)  # fmt: skip
+) -> str:
+    payload = {
+        "webhook_url": webhook_url,
+        "data": dict(data),
+        "headers": dict(headers or {}),
+        "sign_payload": sign_payload,
+    }
+    return submit_task(
+        "webhook_delivery",
+        payload,
+        organization_id=organization_id,
+        user_id=user_id,
+        priority=priority,
+        **options,
+    )
 
 
 def submit_external_sync(
-    sync_type: str, data: Mapping[str, Any], *, organization_id: str, user_id: str,
-    priority: TaskPriority = "normal", **options: Any,
-) -> str:  # fmt: skip
+    sync_type: str,
+    data: Mapping[str, Any],
+    *,
+    organization_id: str,
+    user_id: str,
+    priority: TaskPriority = "normal",
+    **options: Any,
+) -> str:
     payload = {"sync_type": sync_type, "data": dict(data)}
-    return submit_task("external_sync", payload, organization_id=organization_id, user_id=user_id,
-                       priority=priority, name=f"n8n sync {sync_type}", **options)  # fmt: skip
+    return submit_task(
+        "external_sync",
+        payload,
+        organization_id=organization_id,
+        user_id=user_id,
+        priority=priority,
+        name=f"n8n sync {sync_type}",
+        **options,
+    )
 
 
 def submit_analytics_processing(
-    payload: Mapping[str, Any], *, organization_id: str, user_id: str, priority: TaskPriority = "low",
+    payload: Mapping[str, Any],
+    *,
+    organization_id: str,
+    user_id: str,
+    priority: TaskPriority = "low",
     **options: Any,
-) -> str:  # fmt: skip
-    return submit_task("analytics_processing", payload, organization_id=organization_id, user_id=user_id,
-                       priority=priority, **options)  # fmt: skip
+) -> str:
+    return submit_task(
+        "analytics_processing",
+        payload,
+        organization_id=organization_id,
+        user_id=user_id,
+        priority=priority,
+        **options,
+    )
 
 
 def submit_email_notification(
-    payload: Mapping[str, Any], *, organization_id: str, user_id: str, priority: TaskPriority = "normal",
+    payload: Mapping[str, Any],
+    *,
+    organization_id: str,
+    user_id: str,
+    priority: TaskPriority = "normal",
     **options: Any,
-) -> str:  # fmt: skip
-    return submit_task("email_notification", payload, organization_id=organization_id, user_id=user_id,
-                       priority=priority, **options)  # fmt: skip
+) -> str:
+    return submit_task(
+        "email_notification",
+        payload,
+        organization_id=organization_id,
+        user_id=user_id,
+        priority=priority,
+        **options,
+    )
 
 
 class BackgroundTask:
@@ -112,7 +178,9 @@ class BackgroundTask:
         self, payload: Mapping[str, Any], *, organization_id: str, user_id: str, **options: Any
     ) -> str:
         options.setdefault("priority", self.priority)
-        return submit_task(self.task_type, payload, organization_id=organization_id, user_id=user_id, **options)
+        return submit_task(
+            self.task_type, payload, organization_id=organization_id, user_id=user_id, **options
+        )
 
     def run(self, context: TaskContext, payload: Mapping[str, Any]) -> dict[str, Any]:
         """The handler itself, as a worker calls it."""

@@ -34,5 +34,6 @@ def load_task_types() -> None:
         if error.name != TYPES_PACKAGE:
             raise
 
+
 #: The type of a bulk submission's parent task: it runs no code, its children do.
 BULK_TASK_TYPE = "bulk"

@@ -64,8 +64,9 @@ class PostgresTaskContext:
             store.refresh_parent(self.connection, self.claim.parent_id)
 
     def log(self, message: str, level: Literal["debug", "info", "warning", "error"] = "info") -> None:
-        store.append_log(self.connection, self.task_id, self.attempt, level if level in LEVELS else "info",
-                         str(message))  # fmt: skip
+        store.append_log(
+            self.connection, self.task_id, self.attempt, level if level in LEVELS else "info", str(message)
+        )
 
     def check_cancelled(self) -> None:
         if self.cancelled or not store.still_wanted(self.connection, self.task_id, self.attempt):

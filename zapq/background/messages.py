@@ -15,8 +15,11 @@ from zapq.background.handlers import TaskPriority
 from zapq.queues import TASK_QUEUES
 
 ACTOR_NAMES: dict[TaskPriority, str] = {
-    "critical": "run_task_critical", "high": "run_task_high", "normal": "run_task_normal", "low": "run_task_low",
-}  # fmt: skip
+    "critical": "run_task_critical",
+    "high": "run_task_high",
+    "normal": "run_task_normal",
+    "low": "run_task_low",
+}
 
 
 def run_message(task_id: str, priority: TaskPriority, attempt: int = 1) -> Message[Any]:

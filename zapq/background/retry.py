@@ -11,7 +11,7 @@ JITTER = 0.2
 
 
 def retry_delay_s(policy: RetryPolicy, retry: int, draw: random.Random | None = None) -> float:
-    """The wait before retry number `retry` (1 for the first): base * factor**(retry - 1), capped, jittered."""
+    """The wait before retry `retry` (1 for the first): base * factor**(retry - 1), capped, jittered."""
     nominal = min(policy.max_s, policy.base_s * policy.factor ** max(0, retry - 1))
     spread = (draw or random).uniform(-JITTER, JITTER)
     return max(0.0, min(policy.max_s, nominal * (1 + spread)))

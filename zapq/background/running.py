@@ -52,7 +52,9 @@ def run_task(connection: psycopg.Connection, task_id: str, schedule_retry: Sched
         return RunOutcome.SKIPPED
     task_type = TASK_TYPES.get(claim.task_type)
     if task_type is None:
-        store.append_log(connection, task_id, claim.attempt, "error", f"no code for task type {claim.task_type}")
+        store.append_log(
+            connection, task_id, claim.attempt, "error", f"no code for task type {claim.task_type}"
+        )
         return _stored(
             store.fail_run(connection, task_id, claim.attempt, f"unknown task type {claim.task_type!r}"),
             RunOutcome.FAILED,
@@ -74,8 +76,13 @@ def run_task(connection: psycopg.Connection, task_id: str, schedule_retry: Sched
         if dependency_down(error) in (POSTGRESQL, CONFIGURATION):
             raise
         described = f"{type(error).__name__}: {error}"
-        logger.info("task %s attempt %d failed after %.1f s: %s", task_id, claim.attempt,
-                    time.monotonic() - started, described)  # fmt: skip
+        logger.info(
+            "task %s attempt %d failed after %.1f s: %s",
+            task_id,
+            claim.attempt,
+            time.monotonic() - started,
+            described,
+        )
         return _retry_or_fail(connection, claim, described, schedule_retry)
 
 
@@ -87,16 +94,23 @@ def _retry_or_fail(
     policy = TASK_TYPES[claim.task_type].retry
     delay_s = retry_delay_s(policy, claim.attempt)
     store.append_log(
-        connection, claim.task_id, claim.attempt, "warning",
+        connection,
+        claim.task_id,
+        claim.attempt,
+        "warning",
         f"attempt {claim.attempt} failed: {error}; attempt {claim.attempt + 1} in {delay_s:.1f} s",
-    )  # fmt: skip
+    )
     schedule_retry(claim, claim.attempt + 1, delay_s)
     retry_at = datetime.now(UTC) + timedelta(seconds=delay_s)
-    return _stored(store.retry_run(connection, claim.task_id, claim.attempt, error, retry_at), RunOutcome.RETRYING)
+    return _stored(
+        store.retry_run(connection, claim.task_id, claim.attempt, error, retry_at), RunOutcome.RETRYING
+    )
 
 
 def _failed(connection: psycopg.Connection, claim: RunClaim, error: str) -> RunOutcome:
-    store.append_log(connection, claim.task_id, claim.attempt, "error", f"attempt {claim.attempt} failed: {error}")
+    store.append_log(
+        connection, claim.task_id, claim.attempt, "error", f"attempt {claim.attempt} failed: {error}"
+    )
     return _stored(store.fail_run(connection, claim.task_id, claim.attempt, error), RunOutcome.FAILED)
 
 

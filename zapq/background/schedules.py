@@ -35,15 +35,22 @@ _COLUMNS = "id, organization_id, user_id, name, task_type, priority, payload, ru
 
 
 def upsert_schedule(
-    connection: psycopg.Connection, *, organization_id: str, user_id: str, name: str, task_type: str,
-    priority: TaskPriority, payload: dict[str, Any], run_at: time,
-) -> Schedule:  # fmt: skip
+    connection: psycopg.Connection,
+    *,
+    organization_id: str,
+    user_id: str,
+    name: str,
+    task_type: str,
+    priority: TaskPriority,
+    payload: dict[str, Any],
+    run_at: time,
+) -> Schedule:
     """One schedule per organisation and name: submitting it again changes it."""
     with connection.cursor(row_factory=dict_row) as cursor:
         row = cursor.execute(
             f"""
-            INSERT INTO background_task_schedules (organization_id, user_id, name, task_type, priority, payload,
-                run_at)
+            INSERT INTO background_task_schedules
+                (organization_id, user_id, name, task_type, priority, payload, run_at)
             VALUES (%s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (organization_id, name) DO UPDATE SET user_id = excluded.user_id,
                 task_type = excluded.task_type, priority = excluded.priority, payload = excluded.payload,

@@ -32,9 +32,11 @@ _COLUMNS = """
     created_at, updated_at, started_at, finished_at, retry_at, event_seq AS last_event_id
 """
 _TERMINAL_SQL = "('completed', 'failed', 'cancelled')"
+_DURATION_S = "extract(epoch FROM finished_at - started_at)"
 # A status event carries what a client needs to show the task without asking again.
-_STATUS_BODY = """jsonb_build_object('status', t.status, 'progress', t.progress, 'message', t.progress_message,
-    'attempts', t.attempts, 'error', t.error, 'result', t.result, 'retry_at', t.retry_at)"""
+_STATUS_BODY = """jsonb_build_object('status', t.status, 'progress', t.progress,
+    'message', t.progress_message, 'attempts', t.attempts, 'error', t.error, 'result', t.result,
+    'retry_at', t.retry_at)"""
 _EVENT_OF_CHANGE = f"""
     e AS (
         INSERT INTO background_task_events (task_id, seq, kind, body)
@@ -75,18 +77,25 @@ def insert_task(connection: psycopg.Connection, task_id: str, new: NewTask) -> t
     one task: the unique index decides, and the losers read the winner's row.
     """
     params = {
-        "id": task_id, "organization_id": new.organization_id, "user_id": new.user_id, "name": new.name,
-        "task_type": new.task_type, "priority": new.priority, "payload": Jsonb(new.payload),
-        "status": str(new.status), "idempotency_key": new.idempotency_key,
-        "request_fingerprint": new.request_fingerprint, "parent_id": new.parent_id,
+        "id": task_id,
+        "organization_id": new.organization_id,
+        "user_id": new.user_id,
+        "name": new.name,
+        "task_type": new.task_type,
+        "priority": new.priority,
+        "payload": Jsonb(new.payload),
+        "status": str(new.status),
+        "idempotency_key": new.idempotency_key,
+        "request_fingerprint": new.request_fingerprint,
+        "parent_id": new.parent_id,
         "kind": str(EventKind.STATUS),
-    }  # fmt: skip
+    }
     with connection.cursor(row_factory=dict_row) as cursor:
         row = cursor.execute(
             f"""
             WITH t AS (
-                INSERT INTO background_tasks (id, organization_id, user_id, name, task_type, priority, payload,
-                    status, started_at, idempotency_key, request_fingerprint, parent_id, event_seq)
+                INSERT INTO background_tasks (id, organization_id, user_id, name, task_type, priority,
+                    payload, status, started_at, idempotency_key, request_fingerprint, parent_id, event_seq)
                 VALUES (%(id)s, %(organization_id)s, %(user_id)s, %(name)s, %(task_type)s, %(priority)s,
                     %(payload)s, %(status)s, CASE WHEN %(status)s = 'running' THEN now() END,
                     %(idempotency_key)s, %(request_fingerprint)s, %(parent_id)s, 1)
@@ -161,10 +170,12 @@ def claim_run(
                 max_attempts, parent_id::text AS parent_id, status FROM t
             """,
             {
-                "id": task_id, "kind": str(EventKind.STATUS), "budgets": Jsonb(attempts_by_type),
+                "id": task_id,
+                "kind": str(EventKind.STATUS),
+                "budgets": Jsonb(attempts_by_type),
                 "default": default_attempts,
             },
-        ).fetchone()  # fmt: skip
+        ).fetchone()
     if row is None:
         return None
     status = row.pop("status")
@@ -194,10 +205,12 @@ def record_progress(
         SELECT cancel_requested FROM t
         """,
         {
-            "id": task_id, "attempt": attempt, "progress": min(1.0, max(0.0, fraction)),
+            "id": task_id,
+            "attempt": attempt,
+            "progress": min(1.0, max(0.0, fraction)),
             "message": message[:MAX_PROGRESS_MESSAGE],
         },
-    ).fetchone()  # fmt: skip
+    ).fetchone()
     return row is not None and not row[0]
 
 
@@ -211,9 +224,7 @@ def still_wanted(connection: psycopg.Connection, task_id: str, attempt: int) -> 
     return row is not None
 
 
-def append_log(
-    connection: psycopg.Connection, task_id: str, attempt: int, level: str, message: str
-) -> None:
+def append_log(connection: psycopg.Connection, task_id: str, attempt: int, level: str, message: str) -> None:
     connection.execute(
         """
         WITH t AS (
@@ -254,18 +265,23 @@ def _finish_run(
 def complete_run(connection: psycopg.Connection, task_id: str, attempt: int, result: dict[str, Any]) -> bool:
     """The run succeeded: `completed` with its result. False if the run was no longer the task's."""
     return _finish_run(
-        connection, task_id, attempt,
+        connection,
+        task_id,
+        attempt,
         "status = 'completed', progress = 1, result = %(result)s, error = NULL, finished_at = now()",
         {"result": Jsonb(result)},
-    )  # fmt: skip
+    )
 
 
 def fail_run(connection: psycopg.Connection, task_id: str, attempt: int, error: str) -> bool:
     """The run failed for good (a permanent error, or no attempt left): `failed` with the error."""
     return _finish_run(
-        connection, task_id, attempt, "status = 'failed', error = %(error)s, finished_at = now()",
+        connection,
+        task_id,
+        attempt,
+        "status = 'failed', error = %(error)s, finished_at = now()",
         {"error": error[:MAX_LOG_MESSAGE]},
-    )  # fmt: skip
+    )
 
 
 def cancel_run(connection: psycopg.Connection, task_id: str, attempt: int) -> bool:
@@ -278,9 +294,12 @@ def retry_run(
 ) -> bool:
     """The run failed and another attempt is due at `retry_at`: `retrying`, with the error so far."""
     return _finish_run(
-        connection, task_id, attempt, "status = 'retrying', error = %(error)s, retry_at = %(retry_at)s",
+        connection,
+        task_id,
+        attempt,
+        "status = 'retrying', error = %(error)s, retry_at = %(retry_at)s",
         {"error": error[:MAX_LOG_MESSAGE], "retry_at": retry_at},
-    )  # fmt: skip
+    )
 
 
 def request_cancel(connection: psycopg.Connection, task_id: str, organization_id: str) -> Task | None:
@@ -396,16 +415,22 @@ def list_tasks(
                 AND (%(type)s::text IS NULL OR task_type = %(type)s)
                 AND (%(since)s::timestamptz IS NULL OR created_at >= %(since)s)
                 AND (%(until)s::timestamptz IS NULL OR created_at < %(until)s)
-                AND (%(after_at)s::timestamptz IS NULL OR (created_at, id) < (%(after_at)s, %(after_id)s::uuid))
+                AND (%(after_at)s::timestamptz IS NULL
+                    OR (created_at, id) < (%(after_at)s, %(after_id)s::uuid))
             ORDER BY created_at DESC, id DESC
             LIMIT %(limit)s
             """,
             {
-                "org": organization_id, "status": status, "type": task_type, "since": created_after,
-                "until": created_before, "after_at": after[0] if after else None,
-                "after_id": after[1] if after else None, "limit": limit,
+                "org": organization_id,
+                "status": status,
+                "type": task_type,
+                "since": created_after,
+                "until": created_before,
+                "after_at": after[0] if after else None,
+                "after_id": after[1] if after else None,
+                "limit": limit,
             },
-        ).fetchall()  # fmt: skip
+        ).fetchall()
     return [_task(row) for row in rows]
 
 
@@ -467,21 +492,25 @@ def queue_stats(connection: psycopg.Connection) -> QueueStats:
     ).fetchone() or (0, 0, 0, 0, 0)
     with connection.cursor(row_factory=dict_row) as cursor:
         durations = cursor.execute(
-            """
+            f"""
             SELECT task_type, count(*) AS completed,
-                percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)) AS p50_s,
-                percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)) AS p95_s
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY {_DURATION_S}) AS p50_s,
+                percentile_cont(0.95) WITHIN GROUP (ORDER BY {_DURATION_S}) AS p95_s
             FROM background_tasks
             WHERE status = 'completed' AND finished_at > now() - interval '1 hour' AND started_at IS NOT NULL
             GROUP BY task_type ORDER BY task_type
             """
         ).fetchall()
     return QueueStats(
-        waiting=waiting, running=running, retrying=retrying, failed_last_hour=failed,
-        completed_last_hour=completed_hour, completed_last_minute=completed_minute,
+        waiting=waiting,
+        running=running,
+        retrying=retrying,
+        failed_last_hour=failed,
+        completed_last_hour=completed_hour,
+        completed_last_minute=completed_minute,
         throughput_per_s=round(completed_hour / 3600, 4),
         durations=[msgspec.convert(row, TypeDurations) for row in durations],
-    )  # fmt: skip
+    )
 
 
 def cleanup(connection: psycopg.Connection, max_age_days: float) -> int:

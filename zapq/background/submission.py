@@ -45,10 +45,16 @@ def new_task(
     if not organization_id or not user_id:
         raise InvalidSubmission("organization_id", "a task belongs to an organisation and a user")
     return NewTask(
-        organization_id=organization_id, user_id=user_id, name=(name or task_type)[:MAX_NAME],
-        task_type=task_type, priority=priority, payload=payload, idempotency_key=idempotency_key,
-        request_fingerprint=request_fingerprint, parent_id=parent_id,
-    )  # fmt: skip
+        organization_id=organization_id,
+        user_id=user_id,
+        name=(name or task_type)[:MAX_NAME],
+        task_type=task_type,
+        priority=priority,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        request_fingerprint=request_fingerprint,
+        parent_id=parent_id,
+    )
 
 
 def new_task_id() -> str:

@@ -54,7 +54,9 @@ def task_worker(settings, worker_process: Callable[..., WorkerProcess]) -> Worke
     return worker_process(WORKER, threads=4)
 
 
-def wait_for_status(client: httpx.Client, task_id: str, *statuses: str, timeout: float = 20) -> dict[str, Any]:
+def wait_for_status(
+    client: httpx.Client, task_id: str, *statuses: str, timeout: float = 20
+) -> dict[str, Any]:
     seen: dict[str, Any] = {}
 
     def reached() -> bool:

@@ -15,7 +15,9 @@ def test_stats_count_waiting_running_failed_and_durations_per_type(
     api: httpx.Client, task_worker, db: psycopg.Connection
 ) -> None:
     done = [api.post("/tasks", json={"task_type": "test_noop"}).json()["task_id"] for _ in range(3)]
-    failed = api.post("/tasks", json={"task_type": "test_crasher", "payload": {"permanent": True}}).json()["task_id"]
+    failed = api.post("/tasks", json={"task_type": "test_crasher", "payload": {"permanent": True}}).json()[
+        "task_id"
+    ]
     for task_id in done:
         wait_for_status(api, task_id, "completed")
     wait_for_status(api, failed, "failed")
@@ -50,25 +52,38 @@ def test_health_reports_the_database_and_the_broker(api: httpx.Client) -> None:
 def test_an_n8n_trigger_and_sync_are_external_sync_tasks(api: httpx.Client) -> None:
     trigger = api.post("/integrations/n8n/trigger", json={"workflow": "lead-created", "data": {"lead": 1}})
     sync = api.post("/tasks/n8n-sync", json={"sync_type": "user_registration", "data": {"user": 2}})
-    tasks = [api.get(answer.headers["location"].removeprefix("/api/background")).json() for answer in (trigger, sync)]
+    tasks = [
+        api.get(answer.headers["location"].removeprefix("/api/background")).json()
+        for answer in (trigger, sync)
+    ]
     assert [(t["task_type"], t["payload"], t["priority"]) for t in tasks] == [
         ("external_sync", {"sync_type": "lead-created", "data": {"lead": 1}}, "high"),
         ("external_sync", {"sync_type": "user_registration", "data": {"user": 2}}, "normal"),
     ]
 
 
-def test_a_bulk_submission_is_one_parent_with_a_document_processing_child_per_document(api: httpx.Client) -> None:
+def test_a_bulk_submission_is_one_parent_with_a_document_processing_child_per_document(
+    api: httpx.Client,
+) -> None:
     documents = [{"document_id": f"doc-{n}", "content": f"text {n}"} for n in range(3)]
-    answer = api.post("/integrations/knowledge/process-bulk", json={"documents": documents, "chunk_size": 200},
-                      headers={"Idempotency-Key": "bulk-1"})  # fmt: skip
+    answer = api.post(
+        "/integrations/knowledge/process-bulk",
+        json={"documents": documents, "chunk_size": 200},
+        headers={"Idempotency-Key": "bulk-1"},
+    )
     assert answer.status_code == 202, answer.text
     parent = api.get(f"/tasks/{answer.json()['task_id']}").json()
     children = [api.get(f"/tasks/{child}").json() for child in answer.json()["children"]]
     assert (parent["task_type"], parent["status"]) == ("bulk", "running")
-    assert [(c["task_type"], c["parent_id"], c["payload"]["document_id"], c["payload"]["chunk_size"])
-            for c in children] == [("document_processing", parent["id"], f"doc-{n}", 200) for n in range(3)]  # fmt: skip
-    replay = api.post("/integrations/knowledge/process-bulk", json={"documents": documents, "chunk_size": 200},
-                      headers={"Idempotency-Key": "bulk-1"})  # fmt: skip
+    assert [
+        (c["task_type"], c["parent_id"], c["payload"]["document_id"], c["payload"]["chunk_size"])
+        for c in children
+    ] == [("document_processing", parent["id"], f"doc-{n}", 200) for n in range(3)]
+    replay = api.post(
+        "/integrations/knowledge/process-bulk",
+        json={"documents": documents, "chunk_size": 200},
+        headers={"Idempotency-Key": "bulk-1"},
+    )
     assert replay.json() == answer.json()
 
 
@@ -76,15 +91,36 @@ def test_a_bulk_parent_follows_its_children_progress_and_ends_when_they_have(
     api: httpx.Client, task_worker, db: psycopg.Connection
 ) -> None:
     parent_id = "00000000-0000-4000-8000-000000000001"
-    parent = NewTask(organization_id="org-a", user_id="u", name="bulk", task_type="bulk", priority="normal",
-                     payload={}, status="running")  # fmt: skip
+    parent = NewTask(
+        organization_id="org-a",
+        user_id="u",
+        name="bulk",
+        task_type="bulk",
+        priority="normal",
+        payload={},
+        status="running",
+    )
     children = [
-        (f"00000000-0000-4000-8000-00000000001{n}", NewTask(
-            organization_id="org-a", user_id="u", name=f"c{n}", task_type=kind, priority="normal",
-            payload=payload, parent_id=parent_id))
-        for n, (kind, payload) in enumerate([("test_sleeper", {"seconds": 1, "steps": 4}), ("test_noop", {}),
-                                             ("test_crasher", {"permanent": True})])
-    ]  # fmt: skip
+        (
+            f"00000000-0000-4000-8000-00000000001{n}",
+            NewTask(
+                organization_id="org-a",
+                user_id="u",
+                name=f"c{n}",
+                task_type=kind,
+                priority="normal",
+                payload=payload,
+                parent_id=parent_id,
+            ),
+        )
+        for n, (kind, payload) in enumerate(
+            [
+                ("test_sleeper", {"seconds": 1, "steps": 4}),
+                ("test_noop", {}),
+                ("test_crasher", {"permanent": True}),
+            ]
+        )
+    ]
     store.insert_bulk(db, parent_id, parent, children)
     for child_id, _ in children:
         api.post("/tasks", json={"task_type": "test_noop"})  # unrelated work beside it
@@ -96,13 +132,19 @@ def test_a_bulk_parent_follows_its_children_progress_and_ends_when_they_have(
     final = wait_for_status(api, parent_id, "failed", "completed")
     assert (final["status"], final["progress"], final["error"]) == ("failed", 1.0, "1 of 3 failed")
     assert final["result"] == {"total": 3, "completed": 2, "failed": 1, "cancelled": 0}
-    progress = [row[0] for row in db.execute(
-        "SELECT (body->>'progress')::float FROM background_task_events WHERE task_id = %s ORDER BY seq",
-        (parent_id,))]  # fmt: skip
+    progress = [
+        row[0]
+        for row in db.execute(
+            "SELECT (body->>'progress')::float FROM background_task_events WHERE task_id = %s ORDER BY seq",
+            (parent_id,),
+        )
+    ]
     assert any(0 < value < 1 for value in progress) and progress == sorted(progress)
 
 
-def test_a_daily_schedule_submits_one_analytics_task_per_day(api: httpx.Client, db: psycopg.Connection) -> None:
+def test_a_daily_schedule_submits_one_analytics_task_per_day(
+    api: httpx.Client, db: psycopg.Connection
+) -> None:
     answer = api.post("/integrations/analytics/schedule-daily", json={"run_at": "00:00", "payload": {"k": 1}})
     assert answer.status_code == 201, answer.text
     assert (answer.json()["task_type"], answer.json()["organization_id"]) == ("analytics_processing", "org-a")

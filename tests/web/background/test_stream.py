@@ -13,11 +13,14 @@ from tests.support.web_server import WebServer
 from tests.web.background.conftest import API, bearer, wait_for_status
 
 
-def read_events(client: httpx.Client, task_id: str, headers: dict[str, str] | None = None,
-                timeout: float = 20) -> Iterator[dict[str, Any]]:  # fmt: skip
+def read_events(
+    client: httpx.Client, task_id: str, headers: dict[str, str] | None = None, timeout: float = 20
+) -> Iterator[dict[str, Any]]:
     """Each event as {"id", "event", "data"} (comments as {"comment"}), until the server closes."""
     with client.stream("GET", f"/tasks/{task_id}/stream", headers=headers, timeout=timeout) as response:
-        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        assert response.status_code == 200 and response.headers["content-type"].startswith(
+            "text/event-stream"
+        )
         event: dict[str, Any] = {}
         for line in response.iter_lines():
             if line.startswith(":"):
@@ -43,7 +46,9 @@ def test_a_stream_follows_a_task_from_submission_to_completion(api: httpx.Client
     assert statuses[-2:] == ["running", "completed"]
     progress = [event["data"]["progress"] for event in events if event["event"] == "progress"]
     assert progress == [0.25, 0.5, 0.75, 1.0]
-    assert [event["data"]["message"] for event in events if event["event"] == "log"] == ["sleeping 1.0 s in 4 steps"]
+    assert [event["data"]["message"] for event in events if event["event"] == "log"] == [
+        "sleeping 1.0 s in 4 steps"
+    ]
     assert events[-1]["data"]["result"] == {"steps": 4}
 
 
@@ -64,7 +69,11 @@ def test_a_client_that_connects_after_the_end_gets_the_final_state_and_the_strea
     task_id = api.post("/tasks", json={"task_type": "test_noop"}).json()["task_id"]
     wait_for_status(api, task_id, "completed")
     [state] = list(read_events(api, task_id))
-    assert (state["event"], state["data"]["status"], state["data"]["result"]["attempt"]) == ("state", "completed", 1)
+    assert (state["event"], state["data"]["status"], state["data"]["result"]["attempt"]) == (
+        "state",
+        "completed",
+        1,
+    )
 
 
 def test_an_idle_stream_gets_heartbeats_and_a_cancel_ends_it(
@@ -76,7 +85,9 @@ def test_an_idle_stream_gets_heartbeats_and_a_cancel_ends_it(
     get_settings.cache_clear()
     server = start_web_server()
     with httpx.Client(base_url=server.url + API, headers=bearer()) as client:
-        task_id = client.post("/tasks", json={"task_type": "test_noop"}).json()["task_id"]  # no worker: pending
+        task_id = client.post("/tasks", json={"task_type": "test_noop"}).json()[
+            "task_id"
+        ]  # no worker: pending
         seen: list[dict[str, Any]] = []
         for event in read_events(client, task_id):
             seen.append(event)

@@ -26,16 +26,33 @@ from tests.web.background.conftest import ORG_B, bearer
         ("/tasks/n8n-sync", {"sync_type": "../etc"}, "sync_type"),
         ("/integrations/n8n/trigger", {"workflow": ""}, "workflow"),
         ("/integrations/knowledge/process-bulk", {"documents": []}, "documents"),
-        ("/integrations/knowledge/process-bulk", {"documents": [{"document_id": "d"}]}, "documents[0].content"),
+        (
+            "/integrations/knowledge/process-bulk",
+            {"documents": [{"document_id": "d"}]},
+            "documents[0].content",
+        ),
         ("/integrations/analytics/schedule-daily", {"run_at": "25:00"}, "run_at"),
     ],
     ids=[
-        "unknown-type", "bad-priority", "payload-not-object", "no-type", "unknown-field", "negative-chunk-size",
-        "no-content", "ftp-url", "header-not-string", "sync-type-path", "empty-workflow", "no-documents",
-        "document-without-content", "hour-25",
+        "unknown-type",
+        "bad-priority",
+        "payload-not-object",
+        "no-type",
+        "unknown-field",
+        "negative-chunk-size",
+        "no-content",
+        "ftp-url",
+        "header-not-string",
+        "sync-type-path",
+        "empty-workflow",
+        "no-documents",
+        "document-without-content",
+        "hour-25",
     ],
-)  # fmt: skip
-def test_a_bad_body_gets_a_422_naming_the_field(api: httpx.Client, path: str, body: object, field: str) -> None:
+)
+def test_a_bad_body_gets_a_422_naming_the_field(
+    api: httpx.Client, path: str, body: object, field: str
+) -> None:
     answer = api.post(path, json=body)
     assert answer.status_code == 422, answer.text
     assert answer.json()["field"] == field, answer.json()
@@ -55,9 +72,11 @@ def test_a_50_mb_payload_is_refused_before_it_is_read(api: httpx.Client) -> None
 
 def test_bad_query_parameters_are_named(api: httpx.Client) -> None:
     for params, field in (
-        ({"status": "done"}, "status"), ({"limit": "0"}, "limit"), ({"cursor": "nope"}, "cursor"),
+        ({"status": "done"}, "status"),
+        ({"limit": "0"}, "limit"),
+        ({"cursor": "nope"}, "cursor"),
         ({"created_after": "yesterday"}, "created_after"),
-    ):  # fmt: skip
+    ):
         answer = api.get("/tasks", params=params)
         assert (answer.status_code, answer.json()["field"]) == (422, field)
     assert api.get("/tasks/not-a-uuid").status_code == 404
@@ -67,10 +86,15 @@ def test_the_same_idempotency_key_and_body_give_the_first_task(api: httpx.Client
     body = {"task_type": "test_noop", "payload": {"a": 1, "b": 2}}
     first = api.post("/tasks", json=body, headers={"Idempotency-Key": "k-1"})
     # The same body with its keys in another order is the same request.
-    again = api.post("/tasks", content=b'{"payload": {"b": 2, "a": 1}, "task_type": "test_noop"}',
-                     headers={"Idempotency-Key": "k-1", "content-type": "application/json"})  # fmt: skip
+    again = api.post(
+        "/tasks",
+        content=b'{"payload": {"b": 2, "a": 1}, "task_type": "test_noop"}',
+        headers={"Idempotency-Key": "k-1", "content-type": "application/json"},
+    )
     assert first.status_code == again.status_code == 202
-    assert again.json()["task_id"] == first.json()["task_id"] and again.headers["idempotent-replayed"] == "true"
+    assert (
+        again.json()["task_id"] == first.json()["task_id"] and again.headers["idempotent-replayed"] == "true"
+    )
     other_body = api.post("/tasks", json={**body, "payload": {"a": 2}}, headers={"Idempotency-Key": "k-1"})
     assert (other_body.status_code, other_body.json()["error"]) == (422, "idempotency_key_reused")
     # Keys are the organisation's own: org B's k-1 is another task.
@@ -99,6 +123,9 @@ def test_text_postgresql_cannot_store_is_a_422_not_a_500(api: httpx.Client) -> N
     # Found by schemathesis: a NUL character in a document.
     nul = api.post("/tasks/document-processing", json={"document_id": "d", "content": "a\u0000b"})
     assert (nul.status_code, nul.json()["error"]) == (422, "invalid_value")
-    surrogate = api.post("/tasks", content=b'{"task_type": "test_noop", "payload": {"s": "\\ud800"}}',
-                         headers={"content-type": "application/json"})  # fmt: skip
+    surrogate = api.post(
+        "/tasks",
+        content=b'{"task_type": "test_noop", "payload": {"s": "\\ud800"}}',
+        headers={"content-type": "application/json"},
+    )
     assert surrogate.status_code in (400, 422)
