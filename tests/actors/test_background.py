@@ -162,3 +162,15 @@ def test_a_critical_task_starts_within_a_second_behind_500_queued_low_tasks(
     assert (task.started_at - task.created_at).total_seconds() < 1.0
     still_waiting = db.execute("SELECT count(*) FROM background_tasks WHERE status = 'pending'").fetchone()[0]
     assert still_waiting > 450
+
+
+def test_a_function_declared_with_background_task_is_submitted_by_calling_it_and_run_by_a_worker(
+    broker, db: psycopg.Connection, task_of, worker_process: Callable[..., WorkerProcess], wait_until
+) -> None:
+    from tests.support.background_types import shout
+
+    task_id = shout({"text": "oi"}, organization_id=ORG, user_id="u1")
+    assert task_of(task_id).priority == "high"
+    worker_process(WORKER)
+    wait_until(ended(task_of, task_id), timeout=15, what="the task to end")
+    assert task_of(task_id).result == {"text": "OI"}

@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from zapq.background.api import background_task
 from zapq.background.handlers import PermanentTaskError, RetryPolicy, TaskContext, register
 
 FAST_RETRIES = RetryPolicy(max_retries=2, factor=2.0, base_s=0.1, max_s=1.0)
@@ -45,3 +46,9 @@ def flaky(context: TaskContext, payload: Mapping[str, Any]) -> dict[str, Any]:
         raise ConnectionError(f"flaky on attempt {context.attempt}")
     context.log(f"worked on attempt {context.attempt}")
     return {"attempt": context.attempt}
+
+
+@background_task("test_shout", priority="high")
+def shout(context: TaskContext, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Declared with the decorator: calling `shout(payload, ...)` submits a task."""
+    return {"text": str(payload["text"]).upper()}
