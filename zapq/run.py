@@ -162,11 +162,12 @@ def print_banner(
         heading = f"zapq is running:\n  whatsapp   replies through {settings.graph_api_url}\n"
     print(
         f"{heading}"
-        f"  web        {web_url(settings)}  (POST /webhook, GET /health, GET /metrics, /api/background, /docs)\n"
+        f"  web        {web_url(settings)}  (POST /webhook, GET /health, GET /metrics,"
+        " /api/background, /docs)\n"
         f"  worker     {settings.worker_processes} processes x {settings.worker_threads} threads,"
         f" metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics\n"
-        f"  worker     1 process x {settings.background_priority_worker_threads} threads for critical and high"
-        " background tasks\n"
+        f"  worker     1 process x {settings.background_priority_worker_threads} threads,"
+        " critical and high background tasks only\n"
         f"  scheduler  periodiq\n"
         f"  redis      {mask_password(urls.redis_url)}\n"
         f"  postgresql {mask_password(urls.database_url)}",
