@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import analytics, duplicates, ingest, middleware_throughput, redis_memory
+from bench import analytics, background, duplicates, ingest, middleware_throughput, redis_memory
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "middleware_throughput": middleware_throughput.main,
@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, Callable[[], None]] = {
     "duplicates": duplicates.main,
     "redis_memory": redis_memory.main,
     "analytics": analytics.main,
+    "background": background.main,
 }
 
 
