@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 import actors
 from actors.broker import bind_broker
@@ -19,7 +19,6 @@ from web.admin import list_poison_items, release_conversation
 from web.analytics import analytics_summary
 from web.auth_throttle import FailedAuthThrottle
 from web.background.openapi import docs_page, openapi_json
-from web.background.routes import PREFIX as BACKGROUND_PREFIX
 from web.background.routes import ROUTES as BACKGROUND_ROUTES
 from web.background.routes import SUBMISSION_PATHS
 from web.background.service import BackgroundService
@@ -83,7 +82,7 @@ def create_app() -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/health/ready", ready, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
-        Mount(BACKGROUND_PREFIX, routes=BACKGROUND_ROUTES),
+        *BACKGROUND_ROUTES,
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/docs", docs_page, methods=["GET"]),
     ]

@@ -1,4 +1,8 @@
-"""Every route of the background-task API, and the body limit of each that takes a body."""
+"""Every route of the background-task API, by its full path, and the paths whose bodies are submissions.
+
+Full paths rather than a Mount: request metrics label a request by its route's template, which is
+then the path a reader knows (`/api/background/tasks/{task_id}`), as for every other route.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from web.background import integrations, queue, sse, tasks
 
 PREFIX = tasks.PREFIX
 
-ROUTES = [
+_ROUTES = [
     Route("/tasks", tasks.submit_task, methods=["POST"]),
     Route("/tasks", tasks.list_tasks, methods=["GET"]),
     Route("/tasks/document-processing", tasks.submit_document_processing, methods=["POST"]),
@@ -26,9 +30,13 @@ ROUTES = [
     Route("/integrations/analytics/schedule-daily", integrations.schedule_daily_analytics, methods=["POST"]),
 ]
 
+ROUTES = [
+    Route(PREFIX + route.path, route.endpoint, methods=sorted(route.methods or ())) for route in _ROUTES
+]
+
 #: The paths whose bodies are submissions, which may carry documents: `BACKGROUND_MAX_BODY_BYTES`.
 SUBMISSION_PATHS = tuple(
-    PREFIX + route.path
+    route.path
     for route in ROUTES
-    if "POST" in (route.methods or ()) and "{" not in route.path and not route.path.startswith("/queue")
+    if "POST" in (route.methods or ()) and "{" not in route.path and "/queue/" not in route.path
 )
