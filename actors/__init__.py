@@ -20,6 +20,7 @@ dramatiq.set_broker(broker)
 
 from actors import (  # noqa: E402
     analytics,
+    background,
     conversation,
     embeddings,
     handoff,
@@ -51,6 +52,7 @@ def boot() -> None:
 
 __all__ = [
     "analytics",
+    "background",
     "boot",
     "broker",
     "conversation",

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from bench import (
     analytics,
+    background,
     duplicates,
     ingest,
     interest_matching,
@@ -27,6 +28,7 @@ BENCHMARKS: dict[str, Callable[[], None]] = {
     "analytics": analytics.main,
     "semantic_search": semantic_search.main,
     "interest_matching": interest_matching.main,
+    "background": background.main,
 }
 
 

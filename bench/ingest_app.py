@@ -15,6 +15,9 @@ from web.enqueue import Enqueued
 class DiscardingEnqueuer:
     """Takes every message and keeps none: what the endpoint costs without Redis."""
 
+    async def enqueue(self, message: Any) -> Any:
+        return message
+
     async def enqueue_many(self, messages: list[Any]) -> list[Enqueued]:
         return [Enqueued(message) for message in messages]
 

@@ -53,23 +53,30 @@ def prepare_environment() -> None:
 class WorkerGroup:
     """`dramatiq <module>:boot` with N processes x M threads for the duration of a `with` block."""
 
-    def __init__(self, module: str, *, processes: int, threads: int) -> None:
+    def __init__(self, module: str, *, processes: int, threads: int, queues: tuple[str, ...] = ()) -> None:
         self.module = module
+        self.queues = queues
         self.processes = processes
         self.threads = threads
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> WorkerGroup:
+        return self.start(flush=True)
+
+    def start(self, *, flush: bool) -> WorkerGroup:
+        """Start the workers (emptying Redis first if `flush`); stop them with `__exit__`."""
         prepare_environment()
         import redis
 
-        redis.Redis.from_url(os.environ["REDIS_URL"]).flushall()
+        if flush:
+            redis.Redis.from_url(os.environ["REDIS_URL"]).flushall()
         log_dir = ROOT / "var" / "bench"
         log_dir.mkdir(parents=True, exist_ok=True)  # absent when ZAPQ_DATA_DIR points elsewhere
-        log = open(log_dir / f"{self.module}.log", "wb")
+        log = open(log_dir / f"{self.module}-{'-'.join(self.queues) or 'all'}.log", "wb")  # noqa: SIM115 (the workers' output, open while they run)
+        queues = ["--queues", *self.queues] if self.queues else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dramatiq", f"{self.module}:boot", "--processes", str(self.processes),
-             "--threads", str(self.threads)],
+             "--threads", str(self.threads), *queues],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             # INFO: Dramatiq's "Worker process is ready" is how this knows they started.
             env={**os.environ, "LOG_LEVEL": "INFO"},

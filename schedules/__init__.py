@@ -16,3 +16,7 @@ REENGAGEMENT_SCAN = cron("7 * * * *")
 other jobs of a deployment tend to pile up."""
 #: `actors.embeddings.embed_new_vehicles`: the catch-up scan for cars whose text has no embedding yet.
 VEHICLE_EMBEDDINGS_SCAN = cron("*/5 * * * *")
+
+#: `actors.background.submit_scheduled_tasks`: each organisation's daily tasks that are due
+#: (`POST /api/background/integrations/analytics/schedule-daily`).
+BACKGROUND_SCHEDULES = cron("* * * * *")

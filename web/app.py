@@ -18,6 +18,10 @@ from web.access_log import AccessLog
 from web.admin import list_poison_items, release_conversation
 from web.analytics import analytics_summary
 from web.auth_throttle import FailedAuthThrottle
+from web.background.openapi import docs_page, openapi_json
+from web.background.routes import ROUTES as BACKGROUND_ROUTES
+from web.background.routes import SUBMISSION_PATHS
+from web.background.service import BackgroundService
 from web.body_limits import BodyLimits
 from web.database import open_pool
 from web.enqueue import AsyncEnqueuer
@@ -59,9 +63,11 @@ def create_app() -> Starlette:
         database = app.state.database = open_pool(settings.database_url)
         app.state.readiness = readiness_check(app.state)
         app.state.admin_auth_throttle = FailedAuthThrottle()
+        app.state.background = BackgroundService(settings, app.state.enqueuer)
         try:
             yield
         finally:
+            await app.state.background.close()
             await app.state.enqueuer.close()
             await run_in_threadpool(database.close)
 
@@ -78,6 +84,9 @@ def create_app() -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/health/ready", ready, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *BACKGROUND_ROUTES,
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/docs", docs_page, methods=["GET"]),
     ]
     # Outermost, so that they log and count what the inner ones answer (413, 408) and who hung up (499).
     middleware = [Middleware(AccessLog)] if settings.access_log else []
@@ -88,6 +97,7 @@ def create_app() -> Starlette:
             max_bytes_by_path={
                 WHATSAPP_WEBHOOK_PATH: settings.whatsapp_max_body_bytes,
                 GENERIC_WEBHOOK_PATH: settings.generic_webhook_max_body_bytes,
+                **dict.fromkeys(SUBMISSION_PATHS, settings.background_max_body_bytes),
             },
             default_max_bytes=settings.web_max_body_bytes,
             read_timeout_s=settings.web_body_timeout_s,

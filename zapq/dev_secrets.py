@@ -18,6 +18,7 @@ from zapq.settings import get_settings
 logger = logging.getLogger(__name__)
 
 GENERIC_WEBHOOK_SECRET_FILE = "dev-generic-webhook-secret"
+JWT_SECRET_FILE = "dev-jwt-secret"
 
 
 def ensure_webhook_secret() -> Path | None:
@@ -64,3 +65,15 @@ def ensure_dev_secret(env_name: str, path: Path) -> Path:
     os.environ[env_name] = path.read_text().strip()
     get_settings.cache_clear()
     return path
+
+
+def ensure_jwt_secret() -> Path | None:
+    """JWT_SECRET from a file under the data dir, when neither it nor JWT_PUBLIC_KEY is set.
+
+    The background-task API is off without one; `python -m zapq.tokens` signs local tokens
+    with the same file. Returns the file when it made this choice.
+    """
+    settings = get_settings()
+    if settings.jwt_secret or settings.jwt_public_key:
+        return None
+    return ensure_dev_secret("JWT_SECRET", settings.data_dir / JWT_SECRET_FILE)

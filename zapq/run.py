@@ -22,9 +22,10 @@ from pathlib import Path
 from zapq.demo.cloud_api import DEMO_ACCESS_TOKEN, CloudApiStandIn
 from zapq.demo.running import LocalRun, forget_local_run, record_local_run
 from zapq.demo.webhooks import DEMO_PHONE_NUMBER_ID
-from zapq.dev_secrets import ensure_generic_webhook_secret, ensure_webhook_secret
+from zapq.dev_secrets import ensure_generic_webhook_secret, ensure_jwt_secret, ensure_webhook_secret
 from zapq.embedded import ServiceUrls
 from zapq.logging_setup import configure_logging
+from zapq.queues import GENERAL_QUEUES, RESERVED_QUEUES
 from zapq.runtime import boot, booted_services, stop_started_services
 from zapq.settings import Settings, SettingsError, get_settings
 from zapq.startup_checks import check_port_free, mask_password
@@ -43,7 +44,13 @@ def child_commands(python: str) -> dict[str, list[str]]:
                 "--host", settings.web_host, "--port", str(settings.web_port), "--no-access-log"],
         "worker": [python, "-m", "dramatiq", "actors:boot",
                    "--processes", str(settings.worker_processes), "--threads", str(settings.worker_threads),
-                   "--worker-shutdown-timeout", str(WORKER_SHUTDOWN_TIMEOUT_MS)],
+                   "--worker-shutdown-timeout", str(WORKER_SHUTDOWN_TIMEOUT_MS), "--queues", *GENERAL_QUEUES],
+        # Alone on the critical and high background-task queues: never busy with low work. Its metrics
+        # go to the shared directory the worker's endpoint serves, so it needs no port of its own.
+        "worker-priority": ["env", "METRICS_PORT=0", python, "-m", "dramatiq", "actors:boot",
+                            "--processes", "1", "--threads", str(settings.background_priority_worker_threads),
+                            "--worker-shutdown-timeout", str(WORKER_SHUTDOWN_TIMEOUT_MS),
+                            "--queues", *RESERVED_QUEUES],
         "scheduler": [str(Path(python).parent / "periodiq"), "actors:boot"],
     }  # fmt: skip
 
@@ -77,6 +84,7 @@ def main() -> int:
         settings = boot()
         dev_secret = ensure_webhook_secret()
         ensure_generic_webhook_secret()
+        ensure_jwt_secret()
         settings = get_settings()
         if settings.demo_mode:
             demo = start_demo(settings)
@@ -154,9 +162,12 @@ def print_banner(
         heading = f"zapq is running:\n  whatsapp   replies through {settings.graph_api_url}\n"
     print(
         f"{heading}"
-        f"  web        {web_url(settings)}  (POST /webhook, GET /health, GET /metrics)\n"
+        f"  web        {web_url(settings)}  (POST /webhook, GET /health, GET /metrics,"
+        " /api/background, /docs)\n"
         f"  worker     {settings.worker_processes} processes x {settings.worker_threads} threads,"
         f" metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics\n"
+        f"  worker     1 process x {settings.background_priority_worker_threads} threads,"
+        " critical and high background tasks only\n"
         f"  scheduler  periodiq\n"
         f"  redis      {mask_password(urls.redis_url)}\n"
         f"  postgresql {mask_password(urls.database_url)}",

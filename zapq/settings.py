@@ -355,6 +355,57 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
         str, Meta(description="Bearer token of the admin API (`/api/...`). Unset: it answers 403.")
     ] = ""
 
+    jwt_secret: Annotated[
+        str,
+        Meta(
+            description="HS256 key of the background-task API's bearer tokens (`/api/background`). Unset"
+            " with `JWT_PUBLIC_KEY` unset too: that API answers 503. `make run` makes one up"
+            " (`$ZAPQ_DATA_DIR/dev-jwt-secret`); `python -m zapq.tokens` signs tokens with it."
+        ),
+    ] = ""
+    jwt_public_key: Annotated[
+        str,
+        Meta(
+            description="PEM public key (the text, or a path to the file) of RS256 bearer tokens; set, it is"
+            " used instead of `JWT_SECRET`."
+        ),
+    ] = ""
+    background_priority_worker_threads: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="Threads of the reserved worker that alone consumes the `tasks_critical` and"
+            " `tasks_high` queues (`make run`'s `worker-priority`, zapq-worker-priority.service).",
+        ),
+    ] = 4
+    background_task_time_limit_s: Annotated[
+        float,
+        Meta(
+            gt=0, description="Longest one attempt of a background task may run; past it the attempt fails."
+        ),
+    ] = 3600.0
+    background_max_body_bytes: Annotated[
+        int, Meta(ge=1024, description="Largest request body of the background-task API's submissions.")
+    ] = 2_097_152
+    background_db_pool_size: Annotated[
+        int,
+        Meta(ge=1, le=100, description="PostgreSQL connections the web holds for the background-task API."),
+    ] = 8
+    background_stream_poll_s: Annotated[
+        float,
+        Meta(
+            gt=0,
+            le=10,
+            description="How often the web's one poller reads new task events for all open streams (SSE).",
+        ),
+    ] = 0.1
+    background_stream_heartbeat_s: Annotated[
+        float, Meta(gt=0, description="A stream with nothing to send gets a comment line this often.")
+    ] = 15.0
+    background_stream_max_clients: Annotated[
+        int, Meta(ge=1, description="Open task streams one web process holds; past it, 503.")
+    ] = 10_000
+
     web_max_body_bytes: Annotated[
         int,
         Meta(description="Largest request body the web reads on routes without their own limit (else 413)."),

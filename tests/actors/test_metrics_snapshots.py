@@ -13,6 +13,7 @@ from actors.metrics_snapshots import collect_metrics, tick_minute
 from schedules import METRICS_SNAPSHOT
 from zapq.analytics.duckdb_file import open_file
 from zapq.keyspace import dead_letter_key, delay_queue_key
+from zapq.queues import QUEUES
 from zapq.settings import get_settings
 
 
@@ -62,7 +63,7 @@ def test_two_schedulers_ticks_make_one_run_one_row_in_postgresql_and_duckdb_and_
         "SELECT scheduled_at, queue_depths, dead_letter_depths FROM metrics_snapshots"
     ).fetchall()
     assert len(rows) == 1 and dropped_duplicates() == dropped_before + 1  # one ran, one was dropped
-    assert set(rows[0][1]) == {"high_priority", "default", "low_priority", "analytics"}
+    assert set(rows[0][1]) == set(QUEUES)
     assert duckdb_snapshots(analytics_file) == [(dt.datetime.fromisoformat(tick), 2, 1)]
     assert (
         REGISTRY.get_sample_value("zapq_queue_messages", {"queue_name": "default", "state": "delayed"}) == 2

@@ -20,12 +20,13 @@ class WorkerProcess:
 
     def __init__(
         self, module: str, *, processes: int = 1, threads: int = 4, env: dict[str, str] | None = None,
-        log_dir: Path, shutdown_timeout_ms: int = 2000,
+        log_dir: Path, shutdown_timeout_ms: int = 2000, queues: tuple[str, ...] = (),
     ) -> None:  # fmt: skip
         self.module = module
         self.processes = processes
         self.threads = threads
         self.shutdown_timeout_ms = shutdown_timeout_ms
+        self.queues = queues  # empty: every queue
         self.env = {**os.environ, **(env or {})}
         self.log_path = log_dir / f"worker-{module}-{time.monotonic_ns()}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -39,6 +40,8 @@ class WorkerProcess:
             "--processes", str(self.processes), "--threads", str(self.threads),
             "--worker-shutdown-timeout", str(self.shutdown_timeout_ms),
         ]  # fmt: skip
+        if self.queues:
+            command += ["--queues", *self.queues]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,

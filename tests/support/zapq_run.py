@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.waiting import wait_until
+from zapq.queues import TASKS_CRITICAL
 from zapq.settings import SETTINGS_DOCS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +96,9 @@ class ZapqRun:
         """The `dramatiq` process the supervisor runs as its worker child, if one runs."""
         table = _process_table()
         for pid, (parent, command) in table.items():
-            if parent == self.pid and "dramatiq" in command and "periodiq" not in command:
+            # Not the reserved priority worker (`--queues tasks_critical ...`).
+            general = "periodiq" not in command and TASKS_CRITICAL not in command
+            if parent == self.pid and "dramatiq" in command and general:
                 return pid
         return None
 

@@ -18,6 +18,7 @@ import pytest
 
 from tests.support.process_tree import alive, children_running, descendants
 from tests.support.waiting import wait_until
+from zapq.queues import TASKS_CRITICAL
 from zapq.whatsapp.signature import ZAPQ_SIGNATURE_HEADER as SIGNATURE_HEADER
 from zapq.whatsapp.signature import sign
 
@@ -99,15 +100,15 @@ def test_run_restarts_a_worker_whose_processes_were_killed_and_ctrl_c_still_stop
     try:
         metrics = f"http://127.0.0.1:{metrics_port}/metrics"
         wait_until(lambda: _get(metrics) is not None, timeout=60, what="the worker's metrics endpoint")
-        [worker] = children_running(run.pid, "dramatiq")
+        [worker] = general_workers(run.pid)
         forks = descendants(worker)
         # What the issue saw: a worker process SIGKILLed makes dramatiq's main process shut down.
         for fork in forks:
             with contextlib.suppress(ProcessLookupError):  # dramatiq may already have stopped it
                 os.kill(fork, signal.SIGKILL)
 
-        wait_until(lambda: children_running(run.pid, "dramatiq") - {worker}, timeout=20, what="a new worker")
-        [new_worker] = children_running(run.pid, "dramatiq")
+        wait_until(lambda: general_workers(run.pid) - {worker}, timeout=20, what="a new worker")
+        [new_worker] = general_workers(run.pid)
         assert _get(f"http://127.0.0.1:{web_port}/health") is not None
         posted = post_event(web_port, {"unique_id": "u1", "message": "oi"})
         assert posted.status_code == 202
@@ -127,6 +128,11 @@ def test_run_restarts_a_worker_whose_processes_were_killed_and_ctrl_c_still_stop
     assert re.search(crash, output) and f"worker restarted (pid {new_worker})" in output, output[-3000:]
     assert run.returncode == 0 and "zapq stopped." in output, output[-3000:]
     wait_until(lambda: not alive(spawned | forks), timeout=5, what=f"no survivors among {spawned | forks}")
+
+
+def general_workers(run_pid: int) -> set[int]:
+    """The `dramatiq` children of the run but the reserved priority worker."""
+    return children_running(run_pid, "dramatiq") - children_running(run_pid, TASKS_CRITICAL)
 
 
 def post_event(web_port: int, event: dict[str, str]) -> httpx.Response:
