@@ -69,7 +69,7 @@ def submit_scheduled_tasks() -> None:
     for schedule in claim_due(connection):
         yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
         # The day before the run, unless the schedule names its own range.
-        payload = {"from": yesterday, "to": yesterday, **schedule.payload}
+        payload = {"date_from": yesterday, "date_to": yesterday, **schedule.payload}
         submit_task(
             schedule.task_type,
             payload,

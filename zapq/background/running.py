@@ -25,7 +25,7 @@ from dramatiq.middleware import TimeLimitExceeded
 
 from zapq.background import store
 from zapq.background.context import PostgresTaskContext
-from zapq.background.handlers import TASK_TYPES, PermanentTaskError, RetryPolicy, TaskCancelled
+from zapq.background.handlers import TASK_TYPES, PermanentTaskError, RetryAfter, RetryPolicy, TaskCancelled
 from zapq.background.retry import max_attempts, retry_delay_s
 from zapq.background.store import RunClaim
 from zapq.outages import CONFIGURATION, POSTGRESQL, dependency_down
@@ -83,16 +83,23 @@ def run_task(connection: psycopg.Connection, task_id: str, schedule_retry: Sched
             time.monotonic() - started,
             described,
         )
-        return _retry_or_fail(connection, claim, described, schedule_retry)
+        # A destination's Retry-After is a floor under the policy's own wait, never a shortcut.
+        at_least_s = error.seconds if isinstance(error, RetryAfter) else 0.0
+        return _retry_or_fail(connection, claim, described, schedule_retry, at_least_s=at_least_s)
 
 
 def _retry_or_fail(
-    connection: psycopg.Connection, claim: RunClaim, error: str, schedule_retry: ScheduleRetry
+    connection: psycopg.Connection,
+    claim: RunClaim,
+    error: str,
+    schedule_retry: ScheduleRetry,
+    *,
+    at_least_s: float = 0.0,
 ) -> RunOutcome:
     if claim.attempt >= claim.max_attempts:
         return _failed(connection, claim, error)
     policy = TASK_TYPES[claim.task_type].retry
-    delay_s = retry_delay_s(policy, claim.attempt)
+    delay_s = max(retry_delay_s(policy, claim.attempt), at_least_s)
     store.append_log(
         connection,
         claim.task_id,
