@@ -36,7 +36,8 @@ def leftovers(client: redis.Redis, namespace: str) -> dict[str, int]:
     for raw in client.scan_iter(f"{namespace}:*"):
         key = raw.decode()
         kind = client.type(key).decode()
-        if key.endswith("__heartbeats__") or key.startswith(f"{namespace}:zapq:"):
+        # "none": the key went away between the scan and this look (a worker acked its last message).
+        if kind == "none" or key.endswith("__heartbeats__") or key.startswith(f"{namespace}:zapq:"):
             continue
         size = {"list": client.llen, "hash": client.hlen, "set": client.scard, "zset": client.zcard}[kind](
             key
