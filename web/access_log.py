@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from web.exchange import Exchange
+from web.exchange import AnswerWatcher, Exchange
 from zapq.customer_ids import customer_tag
 
 logger = logging.getLogger(__name__)
@@ -25,29 +25,19 @@ MAX_PATH_CHARS = 200
 MAX_QUERY_NAMES = 10
 
 
-class AccessLog:
+class AccessLog(AnswerWatcher):
     """Pure ASGI middleware; outermost, so it logs what every inner one answered."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        exchange = Exchange(receive, send)
-        try:
-            await self.app(scope, exchange.receive, exchange.send)
-        finally:
-            status = exchange.status
-            level = logging.DEBUG if scope["path"] in PROBE_PATHS else logging.INFO
-            if logger.isEnabledFor(level):
-                client = scope.get("client")
-                logger.log(
-                    level, "%s %s %d %.1fms %s",
-                    scope["method"], loggable_path(scope), status, exchange.elapsed_s * 1000,
-                    client[0] if client else "-",
-                )  # fmt: skip
+    def answered(self, scope: Scope, exchange: Exchange) -> None:
+        status = exchange.status
+        level = logging.DEBUG if scope["path"] in PROBE_PATHS else logging.INFO
+        if logger.isEnabledFor(level):
+            client = scope.get("client")
+            logger.log(
+                level, "%s %s %d %.1fms %s",
+                scope["method"], loggable_path(scope), status, exchange.elapsed_s * 1000,
+                client[0] if client else "-",
+            )  # fmt: skip
 
 
 def loggable_path(scope: Scope) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from starlette.types import Message, Receive, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CLIENT_CLOSED_REQUEST = 499
 SERVER_ERROR = 500
@@ -44,3 +44,27 @@ class Exchange:
     @property
     def elapsed_s(self) -> float:
         return time.perf_counter() - self.started
+
+
+class AnswerWatcher:
+    """Pure ASGI middleware calling `answered` once per HTTP request, after the inner app is done.
+
+    Subclasses (the access log, the request metrics) say what to do with the answer; they must wrap
+    every other middleware to see every answer, including the errors those give.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        exchange = Exchange(receive, send)
+        try:
+            await self.app(scope, exchange.receive, exchange.send)
+        finally:
+            self.answered(scope, exchange)
+
+    def answered(self, scope: Scope, exchange: Exchange) -> None:
+        raise NotImplementedError

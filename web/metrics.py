@@ -12,9 +12,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from web.exchange import Exchange
+from web.exchange import AnswerWatcher, Exchange
 from zapq import metrics
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -22,25 +22,15 @@ OTHER_METHOD = "other"
 UNMATCHED_ROUTE = "unmatched"
 
 
-class RequestMetrics:
+class RequestMetrics(AnswerWatcher):
     """Pure ASGI middleware; must wrap every other middleware so it sees every answer."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        exchange = Exchange(receive, send)
-        try:
-            await self.app(scope, exchange.receive, exchange.send)
-        finally:
-            status = exchange.status
-            method = scope["method"] if scope["method"] in METHODS else OTHER_METHOD
-            route = route_label(scope)
-            metrics.http_requests().labels(method, route, str(status)).inc()
-            metrics.http_latency().labels(method, route).observe(exchange.elapsed_s)
+    def answered(self, scope: Scope, exchange: Exchange) -> None:
+        status = exchange.status
+        method = scope["method"] if scope["method"] in METHODS else OTHER_METHOD
+        route = route_label(scope)
+        metrics.http_requests().labels(method, route, str(status)).inc()
+        metrics.http_latency().labels(method, route).observe(exchange.elapsed_s)
 
 
 def route_label(scope: Scope) -> str:
