@@ -8,7 +8,10 @@ WORKER_THREADS ?= 8
 # As zapq/run.py's WORKER_SHUTDOWN_TIMEOUT_MS: a stopped worker finishes the replies in flight.
 WORKER_SHUTDOWN_TIMEOUT_MS := 25000
 
-.PHONY: install run chat web worker scheduler services stop test test-unit test-faults lint format docs bench seed migrate clean
+# Debian packages the tests use: chromium (the console's browser tests), prometheus (promtool).
+SYSTEM_PACKAGES := chromium prometheus
+
+.PHONY: system-packages install run chat web worker scheduler services stop test test-unit test-faults lint format docs bench seed migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("zapq needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -59,8 +62,19 @@ seed: install
 ## Both layers: pure logic and real servers, spread over TEST_WORKERS processes, each with its own
 ## embedded Redis and PostgreSQL (var/test-gw<N>).
 TEST_WORKERS ?= 3
-test: install
+test: install system-packages
 	$(PY) -m pytest -n $(TEST_WORKERS)
+
+## Installs what is missing of SYSTEM_PACKAGES with apt-get (as root, on Debian); nothing when all are there.
+system-packages:
+	@missing=""; for package in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  command -v apt-get >/dev/null || { echo "apt-get is missing: install$$missing by hand" >&2; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 ## The pure-logic layer alone: no server, no process, a few seconds.
 test-unit: install

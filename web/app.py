@@ -23,6 +23,7 @@ from web.background.routes import ROUTES as BACKGROUND_ROUTES
 from web.background.routes import SUBMISSION_PATHS
 from web.background.service import BackgroundService
 from web.body_limits import BodyLimits
+from web.console.routes import console_routes
 from web.database import open_pool
 from web.enqueue import AsyncEnqueuer
 from web.generic_webhook import receive_generic_webhook
@@ -87,6 +88,7 @@ def create_app() -> Starlette:
         *BACKGROUND_ROUTES,
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/docs", docs_page, methods=["GET"]),
+        *console_routes(),
     ]
     # Outermost, so that they log and count what the inner ones answer (413, 408) and who hung up (499).
     middleware = [Middleware(AccessLog)] if settings.access_log else []

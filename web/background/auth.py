@@ -32,6 +32,7 @@ class Principal:
     organization_id: str
     user_id: str
     admin: bool
+    role: str | None = None  # the token's `role` claim as given (the console's roles: web/console/auth.py)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ class TokenVerifier:
             if not isinstance(value, str) or not 0 < len(value) <= MAX_CLAIM_LENGTH:
                 raise Unauthorized(f"the token's {name!r} claim must be a string of 1 to {MAX_CLAIM_LENGTH}")
         assert isinstance(organization, str) and isinstance(user, str)
-        return Principal(organization, user, admin=claims.get("role") == "admin")
+        role = claims.get("role")
+        role = role if isinstance(role, str) and len(role) <= MAX_CLAIM_LENGTH else None
+        return Principal(organization, user, admin=role == "admin", role=role)
 
 
 def _pem(value: str) -> str:

@@ -1,0 +1,7 @@
+"""The console's queues page API (in progress)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+ROUTES: list[BaseRoute] = []

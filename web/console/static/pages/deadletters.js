@@ -1,0 +1,8 @@
+/* Dead letters: in progress. */
+"use strict";
+Console.registerPage({
+  id: "deadletters",
+  render(ctx) {
+    ctx.root.append(ctx.el("h1", {}, "Dead letters"));
+  },
+});
