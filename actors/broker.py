@@ -22,7 +22,9 @@ from periodiq import PeriodiqMiddleware
 from middleware.flow_control import FlowControl
 from middleware.outage_retries import OutageRetries
 from middleware.redis_broker import FlowControlRedisBroker, same_server
+from zapq.dead_letter_errors import DeadLetterErrors
 from zapq.keyspace import zapq_namespace
+from zapq.minute_counts import MinuteCounts
 from zapq.outages import dependency_down
 from zapq.queues import QUEUES
 from zapq.settings import Settings
@@ -36,6 +38,8 @@ UNRESOLVED_REDIS_URL = "unix:///nonexistent/zapq-redis-unresolved-boot-the-proce
 def build_middleware(settings: Settings) -> list[Middleware]:
     return [
         WorkerMetrics(),
+        MinuteCounts(namespace=settings.redis_namespace),
+        DeadLetterErrors(namespace=settings.redis_namespace),
         AgeLimit(),
         TimeLimit(),
         ShutdownNotifications(),

@@ -15,6 +15,10 @@ from typing import Any
 
 _lock = threading.Lock()
 
+#: Called with every count as well (actor_name, outcome, amount): for an application that keeps its
+#: own tally where its other processes can read it (zapq's console). Must be cheap and never raise.
+_count_listeners: list[Callable[[str, str, int], None]] = []
+
 OUTCOMES = (
     "duplicate_skipped",
     "duplicate_waited",
@@ -86,6 +90,18 @@ def count(actor_name: str, outcome: str, amount: int = 1) -> None:
     decisions = _decisions()
     if decisions is not None:
         decisions.labels(actor_name, outcome).inc(amount)
+    for listener in _count_listeners:
+        listener(actor_name, outcome, amount)
+
+
+def add_count_listener(listener: Callable[[str, str, int], None]) -> None:
+    if listener not in _count_listeners:
+        _count_listeners.append(listener)
+
+
+def remove_count_listener(listener: Callable[[str, str, int], None]) -> None:
+    if listener in _count_listeners:
+        _count_listeners.remove(listener)
 
 
 def observe_flush_delay(actor_name: str, seconds: float) -> None:

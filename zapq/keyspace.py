@@ -20,6 +20,7 @@
 | `{ns}:debounce:due` | zset | none | FlowControl: windows by when they close |
 | `{ns}:pace:number:{phone_number_id}` | string | while it limits | pacing: a business number |
 | `{ns}:pace:recipient:{phone_number_id}:{recipient}` | string | while it limits | pacing: a recipient |
+| `{ns}:counts:{minute_ms}` | hash | 20 minutes | console: a minute's counts of work, per queue and actor |
 | `{REDIS_NAMESPACE}:{queue}` | list | none | Dramatiq: queued message ids |
 | `{REDIS_NAMESPACE}:{queue}.msgs` | hash | none | Dramatiq: bodies, until acked |
 | `{REDIS_NAMESPACE}:{queue}.DQ` | list | none | Dramatiq: delayed message ids |
@@ -61,6 +62,7 @@ __all__ = [
     "flow_keys",
     "heartbeat_key",
     "messages_key",
+    "minute_counts_key",
     "pace_number_key",
     "pace_recipient_key",
     "queue_key",
@@ -87,3 +89,8 @@ def pace_recipient_key(redis_namespace: str, phone_number_id: str, recipient: st
     """When a business number may next message one recipient, for its spacing."""
     number, to = safe_part(phone_number_id), safe_part(recipient)
     return f"{zapq_namespace(redis_namespace)}:pace:recipient:{number}:{to}"
+
+
+def minute_counts_key(redis_namespace: str, minute_ms: int) -> str:
+    """A minute's counts of the workers' work, for the console (`zapq.minute_counts`)."""
+    return f"{zapq_namespace(redis_namespace)}:counts:{int(minute_ms)}"

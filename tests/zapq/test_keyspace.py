@@ -27,6 +27,7 @@ from zapq.keyspace import (
     flow_keys,
     heartbeat_key,
     messages_key,
+    minute_counts_key,
     pace_number_key,
     pace_recipient_key,
     queue_key,
@@ -127,6 +128,7 @@ def test_every_key_zapq_builds_belongs_to_its_documented_family_and_every_family
         acks_key("tenant", some_id, "default"): "{REDIS_NAMESPACE}:__acks__.{worker_id}.{queue}",
         acks_key("tenant", some_id, delay_queue): "{REDIS_NAMESPACE}:__acks__.{worker_id}.{queue}.DQ",
         heartbeat_key("tenant"): "{REDIS_NAMESPACE}:__heartbeats__",
+        minute_counts_key("tenant", 1_764_547_200_000): "{ns}:counts:{minute_ms}",
     }  # fmt: skip
 
     assert {key: family_of(key) for key in built} == built

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import console_actors  # noqa: F401 (the test actors: the web knows them too)
 from tests.support.browser import chromium
 from tests.support.web_server import WebServer
 
@@ -53,6 +54,12 @@ def console_api(console_server: WebServer) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with httpx.Client(base_url=console_server.url, headers=headers, timeout=15) as client:
         yield client
+
+
+@pytest.fixture
+def console_worker(worker_process: Callable[..., Any]) -> Any:
+    """A real `dramatiq` worker process running tests/support/console_actors.py's actors."""
+    return worker_process("tests.support.console_actors", threads=2)
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +110,7 @@ class ConsolePage:
             raise ValueError(name)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
+        self.page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar then sits at the top of the shot
         if phone:
             size = self.page.viewport_size
             self.page.set_viewport_size(PHONE)
