@@ -1,7 +1,8 @@
-"""`python -m zapq.tokens --org ORG --user USER [--admin] [--ttl SECONDS]`: a bearer token for local use.
+"""`python -m zapq.tokens --org ORG --user USER [--admin | --role agent] [--ttl S]`: a token for local use.
 
 Signed HS256 with `JWT_SECRET` (`make run` made one up under the data dir when it was unset:
-`$ZAPQ_DATA_DIR/dev-jwt-secret`), for the background-task API (`/api/background`).
+`$ZAPQ_DATA_DIR/dev-jwt-secret`), for the background-task API (`/api/background`) and the console
+(`/console`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def make_token(
     organization_id: str,
     user_id: str,
     admin: bool = False,
+    role: str | None = None,
     ttl_s: float = DEFAULT_TTL_S,
     now: float | None = None,
 ) -> str:
@@ -34,8 +36,8 @@ def make_token(
         "iat": issued,
         "exp": issued + int(ttl_s),
     }
-    if admin:
-        claims["role"] = "admin"
+    if admin or role:
+        claims["role"] = "admin" if admin else role
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -43,7 +45,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m zapq.tokens", description=__doc__.splitlines()[0])
     parser.add_argument("--org", required=True, help="the organisation (claim `org`)")
     parser.add_argument("--user", required=True, help="the user (claim `sub`)")
-    parser.add_argument("--admin", action="store_true", help="role admin: queue stats and cleanup")
+    parser.add_argument(
+        "--admin", action="store_true", help="role admin: queue stats and cleanup, the console"
+    )
+    parser.add_argument("--role", choices=["agent"], help="role agent: the console's conversation pages")
     parser.add_argument("--ttl", type=float, default=DEFAULT_TTL_S, help="seconds until it expires")
     args = parser.parse_args(argv)
     try:
@@ -58,7 +63,8 @@ def main(argv: list[str]) -> int:
     if not secret:
         print(f"zapq: set JWT_SECRET (or run `make run` once: it makes up {dev_file})", file=sys.stderr)
         return 2
-    print(make_token(secret, organization_id=args.org, user_id=args.user, admin=args.admin, ttl_s=args.ttl))
+    print(make_token(secret, organization_id=args.org, user_id=args.user, admin=args.admin, role=args.role,
+                     ttl_s=args.ttl))  # fmt: skip
     return 0
 
 

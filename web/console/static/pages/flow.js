@@ -93,13 +93,13 @@ Console.registerPage({
       if (found.record) facts.push(...fact("Raw record", el("code", {}, found.record)));
       const canRelease = found.releasable && !["absent", "free"].includes(found.state);
       record.hidden = false;
-      record.replaceChildren(
+      record.replaceChildren(...[
         el("div", { class: "row" }, el("h2", {}, found.actor),
           el("span", { class: "pill " + (STATE_CLASS[found.state] || ""), id: "why-state" }, found.state.replace(/_/g, " "))),
         el("p", { id: "why-summary" }, found.summary),
         facts.length ? el("dl", { class: "facts" }, facts) : null,
         canRelease ? el("button", { type: "button", class: "danger", id: "why-release",
-          onclick: () => releaseKey(found) }, "Release key") : null);
+          onclick: () => releaseKey(found) }, "Release key") : null].filter(Boolean));
     }
 
     async function releaseKey(found) {
