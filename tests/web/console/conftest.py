@@ -62,9 +62,13 @@ def console_worker(worker_process: Callable[..., Any]) -> Any:
     return worker_process("tests.support.console_actors", threads=2)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context() -> Iterator[Any]:
-    """One Chromium per test process (a fresh profile); each test gets its own tab."""
+    """One Chromium per test module (a fresh profile); each test gets its own tab.
+
+    Not per session: Playwright's sync API keeps an event loop of its own while it is open, which the
+    other tests of the same process need not meet.
+    """
     with chromium() as context:
         yield context
 
