@@ -31,8 +31,8 @@ Console.registerPage({
       form, record,
       el("h2", { class: "section-title" }, "Decisions per actor · last 15 minutes"),
       el("div", { class: "table-wrap card flush" }, el("table", {},
-        el("thead", {}, el("tr", {}, el("th", {}, "Actor"), el("th", {}, "Options"), el("th", { class: "num" }, "Ran"),
-          el("th", {}, "Other decisions"))), decisions)));
+        el("thead", {}, el("tr", {}, el("th", {}, "Actor"), el("th", { class: "num" }, "Ran"),
+          el("th", {}, "Other decisions"), el("th", {}, "Options"))), decisions)));
 
     const params = ctx.params;
     if (params.get("kind")) kindPick.value = params.get("kind");
@@ -59,11 +59,11 @@ Console.registerPage({
         const outcomes = Object.entries(a.decisions).sort((x, y) => y[1] - x[1]);
         return el("tr", { dataset: { actor: a.actor } },
           el("td", { class: "mono" }, a.actor),
-          el("td", {}, el("div", { class: "pills" }, features(a.features))),
           el("td", { class: "num" }, String(a.ran)),
           el("td", {}, el("div", { class: "pills" }, outcomes.length ? outcomes.map(([outcome, n]) =>
             el("span", { class: "pill " + (outcome.startsWith("throttled") || outcome.startsWith("lease") ? "warn" : ""),
-              dataset: { outcome } }, outcome.replace(/_/g, " ") + " " + n)) : el("span", { class: "muted" }, "—"))));
+              dataset: { outcome } }, outcome.replace(/_/g, " ") + " " + n)) : el("span", { class: "muted" }, "—"))),
+          el("td", {}, el("div", { class: "pills" }, features(a.features))));
       }) : [el("tr", {}, el("td", { colspan: 4, class: "empty" }, "No actor uses flow control"))]));
       updated.textContent = "updated " + new Date().toLocaleTimeString();
     }
