@@ -22,10 +22,11 @@ from periodiq import PeriodiqMiddleware
 from middleware.flow_control import FlowControl
 from middleware.outage_retries import OutageRetries
 from middleware.redis_broker import FlowControlRedisBroker, same_server
-from zapq.keyspace import zapq_namespace
+from zapq.keyspace import worker_heartbeats_key, zapq_namespace
 from zapq.outages import dependency_down
 from zapq.queues import QUEUES
 from zapq.settings import Settings
+from zapq.worker_heartbeat import DEFAULT_INTERVAL_S, WorkerHeartbeat
 from zapq.worker_metrics import WorkerMetrics
 
 PERIODIC_SKIP_DELAY_S = 60
@@ -36,6 +37,11 @@ UNRESOLVED_REDIS_URL = "unix:///nonexistent/zapq-redis-unresolved-boot-the-proce
 def build_middleware(settings: Settings) -> list[Middleware]:
     return [
         WorkerMetrics(),
+        WorkerHeartbeat(
+            key=worker_heartbeats_key(settings.redis_namespace),
+            # Several beats within the timeout, so one late beat does not count a worker as gone.
+            interval_s=min(DEFAULT_INTERVAL_S, settings.redis_heartbeat_timeout_s / 3),
+        ),
         AgeLimit(),
         TimeLimit(),
         ShutdownNotifications(),

@@ -20,6 +20,7 @@
 | `{ns}:debounce:due` | zset | none | FlowControl: windows by when they close |
 | `{ns}:pace:number:{phone_number_id}` | string | while it limits | pacing: a business number |
 | `{ns}:pace:recipient:{phone_number_id}:{recipient}` | string | while it limits | pacing: a recipient |
+| `{ns}:workers` | zset | none (members pruned after a day) | worker heartbeat: processes by last beat |
 | `{REDIS_NAMESPACE}:{queue}` | list | none | Dramatiq: queued message ids |
 | `{REDIS_NAMESPACE}:{queue}.msgs` | hash | none | Dramatiq: bodies, until acked |
 | `{REDIS_NAMESPACE}:{queue}.DQ` | list | none | Dramatiq: delayed message ids |
@@ -64,6 +65,7 @@ __all__ = [
     "pace_number_key",
     "pace_recipient_key",
     "queue_key",
+    "worker_heartbeats_key",
     "zapq_namespace",
 ]
 
@@ -87,3 +89,8 @@ def pace_recipient_key(redis_namespace: str, phone_number_id: str, recipient: st
     """When a business number may next message one recipient, for its spacing."""
     number, to = safe_part(phone_number_id), safe_part(recipient)
     return f"{zapq_namespace(redis_namespace)}:pace:recipient:{number}:{to}"
+
+
+def worker_heartbeats_key(redis_namespace: str) -> str:
+    """Worker processes by their last heartbeat (`zapq.worker_heartbeat`), read by the web's /metrics."""
+    return f"{zapq_namespace(redis_namespace)}:workers"
