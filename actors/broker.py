@@ -19,6 +19,7 @@ from dramatiq.middleware import (
 )
 from periodiq import PeriodiqMiddleware
 
+from middleware.correlation import CorrelationIds
 from middleware.flow_control import FlowControl
 from middleware.outage_retries import OutageRetries
 from middleware.redis_broker import FlowControlRedisBroker, same_server
@@ -62,6 +63,8 @@ def build_middleware(settings: Settings) -> list[Middleware]:
             min_backoff=settings.retry_min_backoff_ms,
             max_backoff=settings.retry_max_backoff_ms,
         ),
+        # After FlowControl, which gives a batch its merged messages' correlation ids.
+        CorrelationIds(),
         CurrentMessage(),
         PeriodiqMiddleware(skip_delay=PERIODIC_SKIP_DELAY_S),
     ]
