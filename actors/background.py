@@ -30,13 +30,15 @@ def _run(task_id: str, attempt: int) -> None:
     from zapq.background.running import run_task
     from zapq.background.store import RunClaim
     from zapq.db.connection import thread_connection
+    from zapq.log_context import about_task
 
     def schedule_retry(claim: RunClaim, next_attempt: int, delay_s: float) -> None:
         message = run_message(claim.task_id, claim.priority, next_attempt)
         dramatiq.get_broker().enqueue(message, delay=int(delay_s * 1000))
 
     load_task_types()
-    run_task(thread_connection(), task_id, schedule_retry)
+    with about_task(task_id):
+        run_task(thread_connection(), task_id, schedule_retry)
 
 
 def _declare(priority: TaskPriority) -> dramatiq.Actor[Any, Any]:

@@ -19,15 +19,17 @@ from dramatiq.middleware import (
 )
 from periodiq import PeriodiqMiddleware
 
+from middleware.correlation import CorrelationIds
 from middleware.flow_control import FlowControl
 from middleware.outage_retries import OutageRetries
 from middleware.redis_broker import FlowControlRedisBroker, same_server
 from zapq.dead_letter_errors import DeadLetterErrors
-from zapq.keyspace import zapq_namespace
+from zapq.keyspace import worker_heartbeats_key, zapq_namespace
 from zapq.minute_counts import MinuteCounts
 from zapq.outages import dependency_down
 from zapq.queues import QUEUES
 from zapq.settings import Settings
+from zapq.worker_heartbeat import DEFAULT_INTERVAL_S, WorkerHeartbeat
 from zapq.worker_metrics import WorkerMetrics
 
 PERIODIC_SKIP_DELAY_S = 60
@@ -40,6 +42,11 @@ def build_middleware(settings: Settings) -> list[Middleware]:
         WorkerMetrics(),
         MinuteCounts(namespace=settings.redis_namespace),
         DeadLetterErrors(namespace=settings.redis_namespace),
+        WorkerHeartbeat(
+            key=worker_heartbeats_key(settings.redis_namespace),
+            # Several beats within the timeout, so one late beat does not count a worker as gone.
+            interval_s=min(DEFAULT_INTERVAL_S, settings.redis_heartbeat_timeout_s / 3),
+        ),
         AgeLimit(),
         TimeLimit(),
         ShutdownNotifications(),
@@ -60,6 +67,8 @@ def build_middleware(settings: Settings) -> list[Middleware]:
             min_backoff=settings.retry_min_backoff_ms,
             max_backoff=settings.retry_max_backoff_ms,
         ),
+        # After FlowControl, which gives a batch its merged messages' correlation ids.
+        CorrelationIds(),
         CurrentMessage(),
         PeriodiqMiddleware(skip_delay=PERIODIC_SKIP_DELAY_S),
     ]

@@ -18,6 +18,7 @@ from dramatiq import Actor
 from dramatiq.common import q_name
 from dramatiq.message import Message
 
+from middleware.correlation import CORRELATION_OPTION, MERGED_CORRELATIONS_OPTION
 from middleware.keyspace import Keyspace
 from middleware.options import AnyMessage, read_option
 from middleware.planning import BATCH_OPTION, Defaults, Plan
@@ -42,6 +43,9 @@ def merge_arguments(
     flush_options: dict[str, Any] = {BATCH_OPTION: batch_id, "redis_message_id": flush_rid, CHECKED_OPTION: 1}
     if plan.throttle_source is not None:
         flush_options["throttle_key"] = plan.throttle_source
+    correlation_id = message.options.get(CORRELATION_OPTION)
+    if correlation_id:  # used only if this message opens the window: the batch runs under its id
+        flush_options[CORRELATION_OPTION] = correlation_id
     flush_message: Message[Any] = Message(
         queue_name=queue_name, actor_name=actor.actor_name, args=(), kwargs={}, options=flush_options,
         message_id=batch_id,
@@ -56,6 +60,8 @@ def merge_arguments(
         "x": [guard.key for guard in plan.guards if guard.kind in _LIVES_WITH_BATCH],
         "t": sent,
     }
+    if correlation_id:
+        header["c"] = correlation_id
     entry = json.dumps(header, separators=(",", ":")) + "\n" + json.dumps(item, separators=(",", ":"))
     return [
         batch_id,
@@ -75,19 +81,23 @@ def merge_arguments(
 
 
 def unpack_batch(entries: list[bytes]) -> tuple[list[Any], dict[str, Any]]:
-    """A batch run's items, in the order they were sent, and its window's open and flush times."""
-    items: list[tuple[int, Any]] = []
+    """A batch run's items, in the order they were sent, and its options: its window's open and
+    flush times, and its items' distinct correlation ids in send order."""
+    items: list[tuple[int, Any, str | None]] = []
     options: dict[str, Any] = {}
     for raw in entries:
         header_text, _, item_text = raw.decode("utf-8", "surrogatepass").partition("\n")
         header = json.loads(header_text)
         if item_text:
-            items.append((int(header.get("t", 0)), json.loads(item_text)))
-        elif "f" in header and not options:
-            options = {OPENED_AT_OPTION: header["o"], FLUSHED_AT_OPTION: header["f"]}
+            items.append((int(header.get("t", 0)), json.loads(item_text), header.get("c")))
+        elif "f" in header and OPENED_AT_OPTION not in options:
+            options.update({OPENED_AT_OPTION: header["o"], FLUSHED_AT_OPTION: header["f"]})
     # Senders merge concurrently; send time restores the order messages were sent in.
-    items.sort(key=lambda pair: pair[0])
-    return [item for _, item in items], options
+    items.sort(key=lambda entry: entry[0])
+    correlation_ids = list(dict.fromkeys(str(c) for _, _, c in items if c))
+    if correlation_ids:
+        options[MERGED_CORRELATIONS_OPTION] = correlation_ids
+    return [item for _, item, _ in items], options
 
 
 def stamp_sent(message: Message[Any]) -> None:

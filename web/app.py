@@ -24,6 +24,7 @@ from web.background.routes import SUBMISSION_PATHS
 from web.background.service import BackgroundService
 from web.body_limits import BodyLimits
 from web.console.routes import console_routes
+from web.correlation import CorrelationIds
 from web.database import open_pool
 from web.enqueue import AsyncEnqueuer
 from web.generic_webhook import receive_generic_webhook
@@ -90,8 +91,10 @@ def create_app() -> Starlette:
         Route("/docs", docs_page, methods=["GET"]),
         *console_routes(),
     ]
-    # Outermost, so that they log and count what the inner ones answer (413, 408) and who hung up (499).
-    middleware = [Middleware(AccessLog)] if settings.access_log else []
+    # Outermost, so that they log and count what the inner ones answer (413, 408) and who hung up (499);
+    # the correlation id around them all, so the access line carries it.
+    middleware = [Middleware(CorrelationIds)]
+    middleware += [Middleware(AccessLog)] if settings.access_log else []
     middleware += [
         Middleware(RequestMetrics),
         Middleware(

@@ -8,18 +8,21 @@ chose to answer. A client that went away before it was answered is counted as st
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
 from web.exchange import AnswerWatcher, Exchange
+from web.redis_gauges import refresh_redis_gauges
 from zapq import metrics
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 OTHER_METHOD = "other"
 UNMATCHED_ROUTE = "unmatched"
+#: Sample names of flow control's counters (`middleware/metrics.py`) that the web also counts.
+FLOW_CONTROL_METRICS = ["zapq_flow_decisions_total"]
 
 
 class RequestMetrics(AnswerWatcher):
@@ -47,4 +50,9 @@ def route_label(scope: Scope) -> str:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    return Response(generate_latest(metrics.web_registry()), media_type=CONTENT_TYPE_LATEST)
+    await refresh_redis_gauges(request.app.state.enqueuer.client, request.app.state.settings)
+    # Flow control counts what it decides at send (a message merged into its burst) in the
+    # default registry, since the package knows no other: those counters are the web's too.
+    flow_control = REGISTRY.restricted_registry(FLOW_CONTROL_METRICS)
+    body = generate_latest(metrics.web_registry()) + generate_latest(flow_control)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -21,6 +21,7 @@
 | `{ns}:pace:number:{phone_number_id}` | string | while it limits | pacing: a business number |
 | `{ns}:pace:recipient:{phone_number_id}:{recipient}` | string | while it limits | pacing: a recipient |
 | `{ns}:counts:{minute_ms}` | hash | 20 minutes | console: a minute's counts of work, per queue and actor |
+| `{ns}:workers` | zset | none (members pruned after a day) | worker heartbeat: processes by last beat |
 | `{REDIS_NAMESPACE}:{queue}` | list | none | Dramatiq: queued message ids |
 | `{REDIS_NAMESPACE}:{queue}.msgs` | hash | none | Dramatiq: bodies, until acked |
 | `{REDIS_NAMESPACE}:{queue}.DQ` | list | none | Dramatiq: delayed message ids |
@@ -66,6 +67,7 @@ __all__ = [
     "pace_number_key",
     "pace_recipient_key",
     "queue_key",
+    "worker_heartbeats_key",
     "zapq_namespace",
 ]
 
@@ -94,3 +96,8 @@ def pace_recipient_key(redis_namespace: str, phone_number_id: str, recipient: st
 def minute_counts_key(redis_namespace: str, minute_ms: int) -> str:
     """A minute's counts of the workers' work, for the console (`zapq.minute_counts`)."""
     return f"{zapq_namespace(redis_namespace)}:counts:{int(minute_ms)}"
+
+
+def worker_heartbeats_key(redis_namespace: str) -> str:
+    """Worker processes by their last heartbeat (`zapq.worker_heartbeat`), read by the web's /metrics."""
+    return f"{zapq_namespace(redis_namespace)}:workers"

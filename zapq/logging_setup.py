@@ -11,7 +11,10 @@ handler) and `make run` (`zapq.run`). It then:
   `web.access_log` writes one line per request instead;
 - keeps httpx's and httpcore's line per request out unless `LOG_LEVEL=DEBUG`: a worker would
   otherwise write one for every message sent to the Graph API;
-- puts a `RepeatLimit` on each handler, so a flood of one warning becomes a few lines and a count.
+- puts a `RepeatLimit` on each handler, so a flood of one warning becomes a few lines and a count;
+- then, on each handler, `LogContext` (the message, task and correlation ids a JSON line shows) and
+  `RedactPhoneNumbers` (a phone number that slipped into a line becomes its customer tag);
+- with `LOG_FORMAT=json`, writes JSON lines (`zapq.json_logs`) instead of the text format.
 
 Idempotent: booting calls it again once the servers are resolved.
 """
@@ -21,7 +24,10 @@ from __future__ import annotations
 import logging
 import sys
 
+from zapq.json_logs import JsonLines
+from zapq.log_context import LogContext
 from zapq.log_limits import limit_repeated_lines
+from zapq.log_redaction import RedactPhoneNumbers
 from zapq.settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -40,11 +46,12 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.StreamHandler(sys.stderr))
+    formatter = JsonLines() if settings.log_format.strip().lower() == "json" else logging.Formatter(FORMAT)
     for handler in root.handlers:
         # Exactly StreamHandler: the ones basicConfig and we make. A test runner's capturing
         # handlers are subclasses, with formats of their own.
         if type(handler) is logging.StreamHandler:
-            handler.setFormatter(logging.Formatter(FORMAT))
+            handler.setFormatter(formatter)
     root.setLevel(level)
 
     for name in UVICORN_LOGGERS:
@@ -65,3 +72,6 @@ def configure_logging(settings: Settings) -> None:
             limit_repeated_lines(
                 handler, limit=settings.log_repeat_limit, window_s=settings.log_repeat_window_s
             )
+            for kind in (LogContext, RedactPhoneNumbers):  # in this order, after RepeatLimit
+                if not any(isinstance(f, kind) for f in handler.filters):
+                    handler.addFilter(kind())

@@ -55,12 +55,13 @@ def counter(
 
 
 def gauge(
-    name: str, documentation: str, labels: tuple[str, ...] = (), *, mode: str = "livesum"
+    name: str, documentation: str, labels: tuple[str, ...] = (), *, mode: str = "livesum", web: bool = False
 ) -> Callable[[], Gauge]:
     def build() -> Gauge:
         from prometheus_client import Gauge
 
-        return Gauge(name, documentation, labels, multiprocess_mode=mode)  # type: ignore[arg-type]
+        options: dict[str, Any] = {"multiprocess_mode": mode, **_registry(web)}
+        return Gauge(name, documentation, labels, **options)
 
     return _on_first_use(build)
 
@@ -102,6 +103,22 @@ enqueue_failures = counter(
     web=True,
 )
 
+# The web, read from Redis at each scrape (web/redis_gauges.py): what no worker can say about itself.
+worker_heartbeat_age = gauge(
+    "zapq_worker_heartbeat_age_seconds",
+    "Seconds since the freshest worker process heartbeat (+Inf: none ever seen).",
+    web=True,
+)
+workers_alive = gauge(
+    "zapq_worker_processes_alive",
+    "Worker processes whose heartbeat is younger than REDIS_HEARTBEAT_TIMEOUT_S.",
+    web=True,
+)
+redis_memory_used = gauge("zapq_redis_memory_used_bytes", "Redis's used_memory (INFO memory).", web=True)
+redis_memory_max = gauge(
+    "zapq_redis_memory_max_bytes", "Redis's maxmemory (INFO memory); 0 when unlimited.", web=True
+)
+
 # Workers: Dramatiq's own metrics, same names as its Prometheus middleware (zapq/worker_metrics.py).
 _MESSAGE = ("queue_name", "actor_name")
 messages_total = counter("dramatiq_messages_total", "The total number of messages processed.", _MESSAGE)
@@ -134,6 +151,12 @@ whatsapp_token_invalid = gauge(
     "zapq_whatsapp_token_invalid", "1 while the Graph API rejects the access token and sending is stopped.",
     mode="livemax",
 )  # fmt: skip
+reply_latency = histogram(
+    "zapq_reply_latency_seconds",
+    "Time from a burst's first message (Meta's timestamp) to the Cloud API taking its reply.",
+    (),
+    (0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 8, 10, 12, 15, 20, 30, 60, 120, 300),
+)
 llm_fallbacks = counter(
     "zapq_llm_fallbacks_total",
     "Replies the LLM could not give, answered by the fallback engine instead.",
@@ -176,6 +199,11 @@ reengagement_sent_recently = gauge(
 )
 analytics_unexported = gauge(
     "zapq_analytics_unexported_turns", "Answered turns staged in PostgreSQL, not yet in DuckDB.", mode=_LATEST
+)
+analytics_export_lag = gauge(
+    "zapq_analytics_export_lag_seconds",
+    "Age of the oldest answered turn not yet in DuckDB (0: none waiting).",
+    mode=_LATEST,
 )
 analytics_exported = counter("zapq_analytics_exported_turns_total", "Turns appended to the DuckDB file.")
 

@@ -90,6 +90,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
             " httpx's and httpcore's line per HTTP request appears only at DEBUG."
         ),
     ] = "INFO"
+    log_format: Annotated[
+        str,
+        Meta(
+            description="`text` (one line: time, level, logger, message) or `json` (one JSON object a line:"
+            " ts, level, logger, message, and when known message_id, task_id, correlation_id and"
+            " correlation_ids, which follow one webhook through every message and send it caused)."
+        ),
+    ] = "text"
     log_repeat_limit: Annotated[
         int,
         Meta(
@@ -558,6 +566,7 @@ def _check_cloud_api(settings: Settings) -> None:
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 CONVERSATION_ENGINES = ("rules", "llm")
 EMBEDDINGS_PROVIDERS = ("local", "openai")
 
@@ -568,6 +577,11 @@ def _check_choices(settings: Settings) -> None:
         raise SettingsError(
             f"invalid environment variable LOG_LEVEL={settings.log_level!r}:"
             f" expected one of {', '.join(LOG_LEVELS)}"
+        )
+    if settings.log_format.strip().lower() not in LOG_FORMATS:
+        raise SettingsError(
+            f"invalid environment variable LOG_FORMAT={settings.log_format!r}:"
+            f" expected one of {', '.join(LOG_FORMATS)}"
         )
     engine = settings.conversation_engine.strip().lower() or "rules"
     if engine not in CONVERSATION_ENGINES:

@@ -44,6 +44,19 @@ class WorkerMetrics(Middleware):
     def forks(self) -> list[Callable[[], int]]:
         return [serve_worker_metrics]
 
+    def after_worker_boot(self, broker: Broker, worker: Any) -> None:
+        """Every actor's counters at 0 from the start, so the first dead letter is an increase.
+
+        A counter that appears already at 1 has no earlier sample: `increase()` over it is 0 and
+        an alert on it would never fire for the first failure.
+        """
+        for actor_name in broker.get_declared_actors():
+            labels = (broker.get_actor(actor_name).queue_name, actor_name)
+            for counter in (metrics.messages_total, metrics.message_errors, metrics.message_retries,
+                            metrics.message_rejects):  # fmt: skip
+                counter().labels(*labels)
+        metrics.whatsapp_token_invalid().set(0)
+
     def after_worker_shutdown(self, broker: Broker, worker: Any) -> None:
         directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if directory:

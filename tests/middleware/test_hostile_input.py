@@ -24,7 +24,9 @@ def flow_key_pattern(namespace: str) -> re.Pattern[str]:
     return re.compile(
         rf"{ns}:(?:guard:{ACTOR}:(?:idem|dedup|tick|msg|batch):{PART}(?::waiters)?"
         rf"|throttle:{ACTOR}:{PART}(?::running|:parked)?|throttle:due"
-        rf"|debounce:window:{ACTOR}:{PART}|debounce:items:{PART}|debounce:due|waits|fence)"
+        rf"|debounce:window:{ACTOR}:{PART}|debounce:items:{PART}|debounce:due|waits|fence"
+        # Not flow control's: zapq's worker heartbeat, which shares the namespace (the test worker beats).
+        rf"|workers)"
     )
 
 

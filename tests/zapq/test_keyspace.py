@@ -31,6 +31,7 @@ from zapq.keyspace import (
     pace_number_key,
     pace_recipient_key,
     queue_key,
+    worker_heartbeats_key,
 )
 from zapq.whatsapp.pacing import Pacer
 
@@ -119,6 +120,7 @@ def test_every_key_zapq_builds_belongs_to_its_documented_family_and_every_family
         flow.debounce_due: "{ns}:debounce:due",
         pace_number_key("tenant", "106540352242922"): "{ns}:pace:number:{phone_number_id}",
         pace_recipient_key("tenant", "1065", hostile): "{ns}:pace:recipient:{phone_number_id}:{recipient}",
+        worker_heartbeats_key("tenant"): "{ns}:workers",
         queue: "{REDIS_NAMESPACE}:{queue}",
         messages_key(queue): "{REDIS_NAMESPACE}:{queue}.msgs",
         delayed: "{REDIS_NAMESPACE}:{queue}.DQ",

@@ -30,6 +30,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     reply_latency_median_5m_ms: float | None
     reengagement_sent_1m: int
     unexported_turns: int  # a gauge only: the exporter's backlog
+    export_lag_s: float  # a gauge only: how long the oldest of those has waited
 
 
 def take_snapshot(
@@ -50,15 +51,17 @@ def take_snapshot(
         for queue in QUEUES:
             pipe.scard(acks_key(namespace, worker, queue))
     in_flight = sum(int(value) for value in pipe.execute()) if workers else 0
-    active, answered, median_ms, unexported = connection.execute(
+    active, answered, median_ms, unexported, lag_s = connection.execute(
         "SELECT (SELECT count(*) FROM conversations WHERE last_inbound_at > now() - interval '1 hour'),"
         " (SELECT count(*) FROM conversation_turns"
         "   WHERE replied_at > now() - interval '1 minute' AND reply_text <> ''),"
         " (SELECT percentile_cont(0.5) WITHIN GROUP"
         "   (ORDER BY extract(epoch FROM replied_at - first_inbound_at) * 1000)"
         "   FROM conversation_turns WHERE replied_at > now() - interval '5 minutes' AND reply_text <> ''),"
-        " (SELECT count(*) FROM conversation_turns WHERE export_seq IS NULL)"
-    ).fetchone() or (0, 0, None, 0)
+        " (SELECT count(*) FROM conversation_turns WHERE export_seq IS NULL),"
+        " (SELECT extract(epoch FROM now() - min(replied_at))"
+        "   FROM conversation_turns WHERE export_seq IS NULL)"
+    ).fetchone() or (0, 0, None, 0, None)
     sent = 0
     if table_exists(connection, "reengagement_sends"):
         row = connection.execute(
@@ -77,6 +80,7 @@ def take_snapshot(
         reply_latency_median_5m_ms=None if median_ms is None else float(median_ms),
         reengagement_sent_1m=sent,
         unexported_turns=int(unexported),
+        export_lag_s=max(0.0, float(lag_s)) if lag_s is not None else 0.0,
     )
 
 
@@ -112,3 +116,4 @@ def set_gauges(snapshot: Snapshot) -> None:
     metrics.reply_latency_median().set(0.0 if latency_s is None else latency_s / 1000)
     metrics.reengagement_sent_recently().set(snapshot.reengagement_sent_1m)
     metrics.analytics_unexported().set(snapshot.unexported_turns)
+    metrics.analytics_export_lag().set(snapshot.export_lag_s)

@@ -183,6 +183,9 @@ def _answer(
     reply = services.engine.reply(before, fresh)
     _log_answer(services, conversation, batch_id, len(fresh), before, reply)
     sent = _send_reply(services, client, conversation.wa_id, batch_id, reply)
+    if sent is not None and sent.requested_now and not sent.failed:
+        # From the customer's first message of the burst (Meta's clock) to the Cloud API taking the reply.
+        metrics.reply_latency().observe(max(0.0, (datetime.now(UTC) - fresh[0].sent_at).total_seconds()))
     handoff = next((action for action in reply.actions if isinstance(action, Handoff)), None)
     turn = _turn_record(services, conversation, batch_id, fresh, reply, sent)
     save_turn_outcome(
