@@ -1,6 +1,10 @@
 """`GET /api/console/queues`: depth per queue (ready, delayed, dead, in flight), live workers, and the
 last 15 minutes of throughput and failures (`zapq.minute_counts`), read from Redis in two round trips.
 
+"Workers alive" counts worker processes by their own heartbeat (`zapq.worker_heartbeat`): Dramatiq's
+`__heartbeats__` also holds every web and scheduler process that enqueued lately. Those broker ids still
+name the `__acks__` sets read for "in flight".
+
 "In flight" is what workers fetched and have not acked (their `__acks__` sets: running or prefetched);
 "delayed" is the delay queue plus what workers hold of it until its eta (retries waiting to run).
 """
@@ -24,6 +28,7 @@ from zapq.keyspace import (
     heartbeat_key,
     minute_counts_key,
     queue_key,
+    worker_heartbeats_key,
 )
 from zapq.minute_counts import DEAD, DONE, FAILED, MinuteTotals, span_minutes
 from zapq.queues import QUEUES
@@ -53,6 +58,7 @@ async def queue_snapshot(
     pipeline = client.pipeline(transaction=False)
     pipeline.zrangebyscore(heartbeat_key(namespace), now_ms - heartbeat_timeout_ms, "+inf", withscores=True)
     pipeline.zcard(heartbeat_key(namespace))
+    pipeline.zcount(worker_heartbeats_key(namespace), (now_ms - heartbeat_timeout_ms) / 1000, "+inf")
     for queue in QUEUES:
         pipeline.llen(queue_key(namespace, queue))
         pipeline.llen(delay_queue_key(namespace, queue))
@@ -62,8 +68,9 @@ async def queue_snapshot(
     replies = await pipeline.execute()
     alive: list[tuple[bytes, float]] = replies[0]
     registered = int(replies[1])
-    depths = replies[2 : 2 + 3 * len(QUEUES)]
-    totals = MinuteTotals(minutes, replies[2 + 3 * len(QUEUES) :])
+    worker_processes = int(replies[2])
+    depths = replies[3 : 3 + 3 * len(QUEUES)]
+    totals = MinuteTotals(minutes, replies[3 + 3 * len(QUEUES) :])
 
     workers = [worker.decode() for worker, _ in alive]
     held: list[int] = []
@@ -92,7 +99,8 @@ async def queue_snapshot(
         "minutes": minutes,
         "queues": rows,
         "workers": {
-            "alive": len(workers),
+            "alive": worker_processes,
+            "broker_ids_alive": len(workers),
             "registered": registered,
             "last_heartbeat_ms_ago": sorted(max(0, now_ms - int(score)) for _, score in alive),
         },
