@@ -62,7 +62,7 @@ def create_app() -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.enqueuer = AsyncEnqueuer(actors.broker, settings.redis_url)
-        database = app.state.database = open_pool(settings.database_url)
+        database = app.state.database = open_pool(settings.database_url, settings.database_dead_peer_s)
         app.state.readiness = readiness_check(app.state)
         app.state.admin_auth_throttle = FailedAuthThrottle()
         app.state.background = BackgroundService(settings, app.state.enqueuer)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from psycopg_pool import ConnectionPool
 
+from zapq.db.dead_peers import with_dead_peer_detection
+
 POOL_MAX_SIZE = 2
 APPLICATION_NAME = "zapq-web"  # how the web's connections show in pg_stat_activity
 CONNECT_TIMEOUT_S = 2
@@ -21,7 +23,7 @@ STATEMENT_TIMEOUT_MS = 5_000
 RECONNECT_TIMEOUT_S = 5.0
 
 
-def open_pool(database_url: str) -> ConnectionPool:
+def open_pool(database_url: str, dead_peer_s: int) -> ConnectionPool:
     pool: ConnectionPool = ConnectionPool(
         database_url,
         min_size=0,
@@ -36,7 +38,9 @@ def open_pool(database_url: str) -> ConnectionPool:
             "autocommit": True,
             "connect_timeout": CONNECT_TIMEOUT_S,
             "application_name": APPLICATION_NAME,
-            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            **with_dead_peer_detection(
+                database_url, dead_peer_s, f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+            ),
         },
     )
     pool.open(wait=False)

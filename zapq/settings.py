@@ -48,6 +48,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
             description="PostgreSQL for operational state. Unset: an embedded PostgreSQL under the data dir."
         ),
     ] = ""
+    database_dead_peer_s: Annotated[
+        int,
+        Meta(
+            ge=5,
+            le=3600,
+            description="How soon PostgreSQL notices a zapq host that vanished (network cut, power loss)"
+            " and ends its sessions, releasing the conversation locks they held; zapq notices a vanished"
+            " PostgreSQL as soon. TCP keepalives and the user timeout on both ends of each connection.",
+        ),
+    ] = 20
     zapq_data_dir: Annotated[
         str,
         Meta(

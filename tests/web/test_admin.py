@@ -69,7 +69,7 @@ def test_hostile_identifiers_without_the_token_learn_nothing_but_401(web_client)
 
 
 def test_postgresql_down_is_a_503_with_a_json_body(web_client):
-    dead_pool = web_client.app.state.database = open_pool("postgresql://nobody@127.0.0.1:1/none")
+    dead_pool = web_client.app.state.database = open_pool("postgresql://nobody@127.0.0.1:1/none", 20)
     try:
         response = web_client.post(RELEASE, headers=TOKEN)
     finally:

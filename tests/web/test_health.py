@@ -42,7 +42,7 @@ def test_not_ready_names_the_failed_dependency(whatsapp, broker, tmp_path):
     doomed = ensure_redis(tmp_path / "doomed-redis")
     whatsapp.app.state.enqueuer = AsyncEnqueuer(broker, doomed.url)
     doomed.stop()
-    dead_pool = whatsapp.app.state.database = open_pool(DEAD_POSTGRESQL)
+    dead_pool = whatsapp.app.state.database = open_pool(DEAD_POSTGRESQL, 20)
 
     try:
         response = whatsapp.get("/health/ready")

@@ -18,6 +18,7 @@ from web.background.auth import AuthNotConfigured, Principal, TokenVerifier
 from web.background.streams import StreamHub
 from web.database import APPLICATION_NAME, CONNECT_TIMEOUT_S, RECONNECT_TIMEOUT_S, STATEMENT_TIMEOUT_MS
 from web.enqueue import AsyncEnqueuer
+from zapq.db.dead_peers import with_dead_peer_detection
 from zapq.settings import Settings
 
 T = TypeVar("T")
@@ -43,7 +44,11 @@ class BackgroundService:
                 "autocommit": True,
                 "connect_timeout": CONNECT_TIMEOUT_S,
                 "application_name": APPLICATION_NAME,
-                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+                **with_dead_peer_detection(
+                    settings.database_url,
+                    settings.database_dead_peer_s,
+                    f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+                ),
             },
         )
         self.pool.open(wait=False)

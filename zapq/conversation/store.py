@@ -64,7 +64,9 @@ def conversation_lock(connection: psycopg.Connection, phone_number_id: str, wa_i
     A burst arriving while the previous one is answered opens its own debounce window and
     may flush before that answer is sent; it waits here, then reads the state the first one
     saved. A session advisory lock (not a transaction) so the ledger's own commits are not
-    held back; a killed worker's connection closes and PostgreSQL releases the lock.
+    held back; a killed worker's connection closes and PostgreSQL releases the lock. A worker
+    whose host vanished sends no close: its session ends, and the lock with it, within
+    DATABASE_DEAD_PEER_S (`zapq.db.dead_peers`).
     """
     key = f"conversation:{phone_number_id}:{wa_id}"
     connection.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))

@@ -9,17 +9,21 @@ from __future__ import annotations
 import threading
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
+from zapq.db.dead_peers import with_dead_peer_detection
 from zapq.settings import get_settings
 
 _local = threading.local()
 
 
 def connect(database_url: str | None = None) -> psycopg.Connection:
-    url = database_url or get_settings().database_url
+    settings = get_settings()
+    url = database_url or settings.database_url
     if not url:
         raise RuntimeError("DATABASE_URL is not set; the embedded PostgreSQL should have exported it")
-    return psycopg.connect(url, autocommit=True, connect_timeout=5)
+    conninfo = make_conninfo(url, **with_dead_peer_detection(url, settings.database_dead_peer_s))
+    return psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
 
 
 def thread_connection() -> psycopg.Connection:
