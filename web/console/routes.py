@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from web.console.api import conversations, deadletters, flow, queues, session, tasks
+from web.console.api import analytics, conversations, deadletters, flow, queues, session, tasks
 from web.console.page import console_assets, console_page
 
 CONSOLE_PATH = "/console"
@@ -25,4 +25,5 @@ def console_routes() -> list[BaseRoute]:
         # The other console pages' API modules (tasks, conversations, analytics) go below.
         *tasks.ROUTES,
         *conversations.ROUTES,
+        *analytics.ROUTES,
     ]
