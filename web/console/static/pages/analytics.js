@@ -103,13 +103,17 @@ Console.registerPage({
 
     const query = new URLSearchParams();
     for (const name of ["from", "to"]) if (params.get(name)) query.set(name, params.get(name));
-    // The exporter writes the file every few minutes: a minute between reads is plenty.
-    ctx.poll("/api/console/analytics" + (query.toString() ? "?" + query : ""), 60000, (report) => {
+    // The exporter writes the file every few minutes: a minute between reads is plenty. A failed read
+    // (the exporter holding the file: 503) is tried again in a few seconds.
+    let retry = null;
+    ctx.onLeave(() => clearTimeout(retry));
+    const poller = ctx.poll("/api/console/analytics" + (query.toString() ? "?" + query : ""), 60000, (report) => {
       show(report);
       updated.textContent = report.from + " to " + report.to + " · " + report.timezone;
     }, (error) => {
       updated.textContent = "not updated: " + error.message;
       ctx.toast(error.message, "error");
+      if (error.status >= 500) retry = setTimeout(() => poller.now(), 3000);
     });
   },
 });
