@@ -2,9 +2,9 @@
 
 Two kinds of caller: the operator, with the admin token (`ADMIN_API_TOKEN`) or a JWT whose
 `role` is `admin`, sees everything; a human agent of the sales team, with a JWT whose `role`
-is `agent`, sees only the conversation pages. JWTs are checked as the background-task API
-checks them (web/background/auth.py: `JWT_SECRET` or `JWT_PUBLIC_KEY`, with `sub`, `org`,
-`exp`). A wrong or missing token is refused after the admin API's growing delay
+is `agent`, sees the conversation pages and its own organisation's tasks. JWTs are checked as
+the background-task API checks them (web/background/auth.py: `JWT_SECRET` or `JWT_PUBLIC_KEY`,
+with `sub`, `org`, `exp`). A wrong or missing token is refused after the admin API's growing delay
 (web/auth_throttle.py), so neither kind of token can be guessed at network speed.
 
 Every console endpoint starts with `caller_or_refusal(request, Role.X)`.
@@ -32,7 +32,7 @@ ADMIN_TOKEN_ACTOR = "admin"
 
 
 class Role(StrEnum):
-    """What a caller may see: an admin everything, an agent the conversation pages."""
+    """What a caller may see: an admin everything; an agent the conversations, its organisation's tasks."""
 
     ADMIN = "admin"
     AGENT = "agent"

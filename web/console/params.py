@@ -46,14 +46,36 @@ def known_queue(name: str) -> str:
 
 def message_id(text: str) -> str:
     """A Dramatiq message id: a UUID, in its canonical form."""
+    return _uuid(text, "message_id", "invalid_message_id")
+
+
+def task_id(text: str) -> str:
+    """A background task's id: a UUID, in its canonical form."""
+    return _uuid(text, "task id", "invalid_task_id")
+
+
+def conversation_id(text: str) -> str:
+    """A conversation's console id (`conversations.conversation_id`): a UUID, in its canonical form."""
+    return _uuid(text, "conversation id", "invalid_conversation_id")
+
+
+def _uuid(text: str, name: str, error: str) -> str:
     try:
-        return str(uuid.UUID(text)) if len(text) == 36 else _refuse_message_id()
+        if len(text) == 36:
+            return str(uuid.UUID(text))
     except ValueError:
-        return _refuse_message_id()
+        pass
+    raise BadRequest(f"{name} must be a UUID", error)
 
 
-def _refuse_message_id() -> str:
-    raise BadRequest("message_id must be a UUID", "invalid_message_id")
+def text_parameter(request: Request, name: str, max_chars: int) -> str | None:
+    """A free-text query parameter, stripped; None when empty. Printable, at most `max_chars`."""
+    text = (request.query_params.get(name) or "").strip()
+    if not text:
+        return None
+    if len(text) > max_chars or not text.isprintable():
+        raise BadRequest(f"{name} must be printable text of at most {max_chars} characters")
+    return text
 
 
 class Confirmation(msgspec.Struct, forbid_unknown_fields=False):

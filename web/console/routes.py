@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from web.console.api import deadletters, flow, queues, session
+from web.console.api import analytics, conversations, deadletters, flow, queues, session, tasks
 from web.console.page import console_assets, console_page
 
 CONSOLE_PATH = "/console"
@@ -23,4 +23,7 @@ def console_routes() -> list[BaseRoute]:
         *deadletters.ROUTES,
         *flow.ROUTES,
         # The other console pages' API modules (tasks, conversations, analytics) go below.
+        *tasks.ROUTES,
+        *conversations.ROUTES,
+        *analytics.ROUTES,
     ]

@@ -396,7 +396,7 @@ def list_logs(
 
 def list_tasks(
     connection: psycopg.Connection,
-    organization_id: str,
+    organization_id: str | None,
     *,
     status: str | None,
     task_type: str | None,
@@ -404,15 +404,24 @@ def list_tasks(
     created_before: datetime | None,
     after: tuple[datetime, str] | None,
     limit: int,
+    text: str | None = None,
 ) -> list[Task]:
-    """The organisation's tasks, newest first; `after` is the (created_at, id) of the last one seen."""
+    """The organisation's tasks (every organisation's with None: the operator console), newest first.
+
+    `after` is the (created_at, id) of the last one seen; `text` matches the start of the id, or
+    anywhere in the type or name, case-insensitively.
+    """
+    contains = None if text is None else "%" + _like_escaped(text) + "%"
+    prefix = None if text is None else _like_escaped(text.lower()) + "%"
     with connection.cursor(row_factory=dict_row) as cursor:
         rows = cursor.execute(
             f"""
             SELECT {_COLUMNS} FROM background_tasks
-            WHERE organization_id = %(org)s
+            WHERE (%(org)s::text IS NULL OR organization_id = %(org)s)
                 AND (%(status)s::text IS NULL OR status = %(status)s)
                 AND (%(type)s::text IS NULL OR task_type = %(type)s)
+                AND (%(contains)s::text IS NULL OR id::text LIKE %(prefix)s
+                    OR task_type ILIKE %(contains)s OR name ILIKE %(contains)s)
                 AND (%(since)s::timestamptz IS NULL OR created_at >= %(since)s)
                 AND (%(until)s::timestamptz IS NULL OR created_at < %(until)s)
                 AND (%(after_at)s::timestamptz IS NULL
@@ -429,9 +438,16 @@ def list_tasks(
                 "after_at": after[0] if after else None,
                 "after_id": after[1] if after else None,
                 "limit": limit,
+                "contains": contains,
+                "prefix": prefix,
             },
         ).fetchall()
     return [_task(row) for row in rows]
+
+
+def _like_escaped(text: str) -> str:
+    """`text` matched literally by LIKE: its wildcards and the escape character escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def events_after(connection: psycopg.Connection, cursors: Sequence[tuple[str, int]]) -> list[TaskEvent]:

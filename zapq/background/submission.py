@@ -10,7 +10,7 @@ import msgspec
 
 from zapq.background.catalog import known_task_type, known_task_types
 from zapq.background.handlers import PRIORITIES, TaskPriority
-from zapq.background.records import NewTask
+from zapq.background.records import NewTask, Task
 
 MAX_NAME = 200
 
@@ -65,3 +65,19 @@ def request_fingerprint(endpoint: str, body: object) -> str:
     """The same request always hashes the same, whatever the order of its JSON keys."""
     canonical = msgspec.json.encode(body, order="sorted")
     return hashlib.sha256(endpoint.encode() + b"\n" + canonical).hexdigest()
+
+
+def resubmission(task: Task) -> NewTask:
+    """A new task doing what `task` (one that ended) did: same type, input, owner, name and priority.
+
+    A retry from the console is a new task, not the old one reset: a task's status only moves
+    forward, and its history (attempts, logs, events) stays as it was.
+    """
+    return NewTask(
+        organization_id=task.organization_id,
+        user_id=task.user_id,
+        name=task.name,
+        task_type=task.task_type,
+        priority=task.priority,
+        payload=task.payload,
+    )

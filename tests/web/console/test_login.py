@@ -23,9 +23,11 @@ def test_a_wrong_token_is_refused_and_the_admin_token_opens_every_page(console: 
     assert console.console_errors == []
 
 
-def test_an_agent_sees_only_the_conversations(console: ConsolePage) -> None:
+def test_an_agent_sees_its_organisations_tasks_and_the_conversations_where_it_lands(
+    console: ConsolePage,
+) -> None:
     console.login(console_jwt("agent", user="ana"))
-    assert console.page.locator("#nav a").all_inner_texts() == ["Conversations"]
+    assert console.page.locator("#nav a").all_inner_texts() == ["Tasks", "Conversations"]
     assert console.page.get_attribute("#page", "data-page") == "conversations"
     console.page.goto(console.server.url + "/console#/deadletters")
     console.page.wait_for_selector("#page[data-page='conversations']")

@@ -11,10 +11,12 @@
     { id: "queues", title: "Queues", role: "admin" },
     { id: "deadletters", title: "Dead letters", role: "admin" },
     { id: "flow", title: "Flow control", role: "admin" },
-    { id: "tasks", title: "Tasks", role: "admin" },
+    { id: "tasks", title: "Tasks", role: "agent" },
     { id: "conversations", title: "Conversations", role: "agent" },
     { id: "analytics", title: "Analytics", role: "admin" },
   ];
+  // Where each role lands: an agent's work is the handoff inbox.
+  const HOME = { admin: "queues", agent: "conversations" };
 
   const pages = {};
   let session = null; // {actor, role, organization_id}
@@ -230,7 +232,8 @@
   function route() {
     if (!session) return;
     const { id, params } = parseHash();
-    const entry = NAV.find((e) => e.id === id && allowed(e)) || NAV.find(allowed);
+    const entry = NAV.find((e) => e.id === id && allowed(e))
+      || NAV.find((e) => e.id === HOME[session.role] && allowed(e)) || NAV.find(allowed);
     if (!entry) return;
     if (entry.id !== id) {
       location.replace("#/" + entry.id);
