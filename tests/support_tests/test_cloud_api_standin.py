@@ -88,9 +88,7 @@ def test_a_hung_send_times_out_at_the_client_yet_counts_as_delivered_and_every_o
     assert len(webhook_receiver.received("/webhook/whatsapp")) == 1
 
 
-def test_a_slow_cloud_api_delivers_a_send_on_arrival_answers_it_later_and_a_read_receipt_at_once() -> (
-    None
-):
+def test_a_slow_cloud_api_delivers_a_send_on_arrival_answers_it_later_and_a_read_receipt_at_once() -> None:
     standin = CloudApiStandIn(SECRET, send_latency_s=0.4).start()
     try:
         sent_at = time.monotonic()
