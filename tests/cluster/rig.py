@@ -42,6 +42,7 @@ HOSTS = (DB, *WEBS, *WORKERS, *SCHEDULERS)
 REDIS_PORT = 6379
 POSTGRES_PORT = 5432
 WEB_PORT = 8000
+METRICS_PORT = 9191
 WORKER_THREADS = 4
 READY_LINE = "Worker process is ready for action."
 START_TIMEOUT_S = 120.0
@@ -121,6 +122,31 @@ class ClusterRig:
             self._wait_ready(node)
         return self
 
+    def save_worker_metrics(self, *, exclude: Host) -> None:
+        """Each live worker host's Prometheus text, beside its log."""
+        for worker in WORKERS:
+            if worker == exclude:
+                continue
+            try:
+                text = httpx.get(f"http://{worker.address}:{METRICS_PORT}/metrics", timeout=5).text
+            except httpx.HTTPError as error:
+                text = f"(unreachable: {error})"
+            (self.directory / worker.name / "metrics.txt").write_text(text)
+
+    def save_database_sessions(self) -> None:
+        """PostgreSQL's sessions and who waits for whom, beside the logs: a cut host's open transaction
+        lives on in the server until TCP notices it is gone."""
+        query = (
+            "SELECT pid, client_addr, state, wait_event_type, wait_event,"
+            " pg_blocking_pids(pid) AS blocked_by, now() - xact_start AS in_transaction_for,"
+            " left(query, 200) AS query"
+            " FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        with psycopg.connect(self.database_url, connect_timeout=5) as connection:
+            rows = connection.execute(query).fetchall()
+        lines = [" | ".join(str(value) for value in row) for row in rows]
+        (self.directory / "db" / "sessions.txt").write_text("\n".join(lines) + "\n")
+
     def nodes_on(self, host: Host) -> list[Node]:
         return [node for node in self.nodes if node.host == host]
 
@@ -160,7 +186,7 @@ class ClusterRig:
             "WEB_HOST": host.address,
             "WEB_PORT": str(WEB_PORT),
             "METRICS_HOST": host.address,
-            "METRICS_PORT": "9191",
+            "METRICS_PORT": str(METRICS_PORT),
             "dramatiq_worker_timeout": "100",
         }  # fmt: skip
 
@@ -232,7 +258,7 @@ class ClusterRig:
             hba.write(f"host all all {SUBNET}.0/24 trust\n")
         self._spawn(DB, "postgres", [
             *as_postgres, str(pg_binary("postgres")), "-D", str(pgdata), "-h", DB.address,
-            "-p", str(POSTGRES_PORT), "-k", "", "-c", "max_connections=300",
+            "-p", str(POSTGRES_PORT), "-k", "", "-c", "max_connections=300", "-c", "log_lock_waits=on",
         ])  # fmt: skip
 
         def answers() -> bool:

@@ -108,6 +108,8 @@ def test_losing_a_worker_host_and_a_scheduler_host_loses_and_doubles_no_burst_an
     print("\n" + "\n".join(summary), flush=True)
     traced = in_flight.trace(client, dead_workers)
     (cluster.directory / "cut_host_messages.json").write_text(json.dumps(traced, indent=1))
+    cluster.save_worker_metrics(exclude=worker_host)  # flow control's decisions, for a post-mortem
+    cluster.save_database_sessions()
     if recovered_at is None:
         print(f"cluster: the cut host's messages not finished: {json.dumps(traced)}", flush=True)
     if bursts.lost:
