@@ -11,7 +11,7 @@ WORKER_SHUTDOWN_TIMEOUT_MS := 25000
 # Debian packages the tests use: chromium (the console's browser tests), prometheus (promtool).
 SYSTEM_PACKAGES := chromium prometheus
 
-.PHONY: system-packages install run chat web worker scheduler services stop test test-unit test-faults lint format docs bench seed migrate clean
+.PHONY: system-packages install run chat web worker scheduler services stop test test-unit test-faults test-cluster lint format docs bench seed migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("zapq needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -84,6 +84,12 @@ test-unit: install
 ## Its own data dir, so it may run beside `make test`.
 test-faults: install
 	ZAPQ_FAULT_TESTS=1 ZAPQ_DATA_DIR=$${ZAPQ_DATA_DIR:-var/test-faults} $(PY) -m pytest tests/faults -s
+
+## Two web, three worker and two scheduler hosts over one Redis and PostgreSQL host, each a Linux
+## network namespace (root and iproute2; without them it fails saying so). A worker host and a
+## scheduler host are cut off and killed under load (tests/cluster, about 4 minutes).
+test-cluster: install
+	ZAPQ_CLUSTER_TESTS=1 ZAPQ_DATA_DIR=$${ZAPQ_DATA_DIR:-var/test-cluster} $(PY) -m pytest tests/cluster -s
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from bench import (
     analytics,
     background,
+    capacity,
     duplicates,
     ingest,
     interest_matching,
@@ -29,6 +30,7 @@ BENCHMARKS: dict[str, Callable[[], None]] = {
     "semantic_search": semantic_search.main,
     "interest_matching": interest_matching.main,
     "background": background.main,
+    "capacity": capacity.main,
 }
 
 

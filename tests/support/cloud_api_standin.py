@@ -1,6 +1,6 @@
 """A WhatsApp Cloud API stand-in for fault tests: counts replies per customer, fails or hangs on demand.
 
-A real HTTP server on 127.0.0.1 (threads, in the test process) answering
+A real HTTP server on 127.0.0.1 or `host` (threads, in the test process) answering
 `POST /{phone_number_id}/messages` as Meta does: a send gets `{"messages": [{"id": wamid}]}`, a
 mark-as-read (`"status": "read"`) gets `{"success": true}` and is no reply. Like Meta, it posts a
 signed `sent` status webhook for each message it delivered, `status_delay_s` later, retried until
@@ -69,11 +69,14 @@ class CloudApiStandIn:
         status_delay_s: float = DEFAULT_STATUS_DELAY_S,
         hang_s: float = DEFAULT_HANG_S,
         hung_statuses: HungStatuses = HungStatuses.ALTERNATE,
+        host: str = "127.0.0.1",
+        send_latency_s: float = 0.0,
     ) -> None:
         self.app_secret = app_secret
         self.status_delay_s = status_delay_s
         self.hang_s = hang_s
         self.hung_statuses = hung_statuses
+        self.send_latency_s = send_latency_s  # a healthy send's answer comes this late, as Meta's do
         self.mode = Mode.HEALTHY
         self.answers_by_mode: dict[Mode, int] = dict.fromkeys(Mode, 0)
         self.read_receipts = 0
@@ -83,7 +86,7 @@ class CloudApiStandIn:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._statuses = StatusWebhooks(app_secret, self._stopping)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer((host, 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="cloud-api", daemon=True)
 
@@ -133,6 +136,8 @@ class CloudApiStandIn:
             if mode is Mode.FAILING:
                 return 500, graph_error_body(SERVICE_UNAVAILABLE_CODE, "Service temporarily unavailable"), 0.0
             hold_s = self.hang_s if mode is Mode.HANGING else 0.0
+            if mode is Mode.HEALTHY and "type" in payload:
+                hold_s = self.send_latency_s
             if "type" not in payload:  # a mark-as-read with the typing indicator
                 self.read_receipts += 1
                 return 200, {"success": True}, hold_s

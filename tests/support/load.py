@@ -48,6 +48,8 @@ class WebhookLoad:
     spread_s: float = 10.0
     concurrency: int = 48
     first_wa_id: int = 5511900000000
+    # More web nodes behind a load balancer: each POST, retries included, goes to the next of them.
+    more_webhook_urls: tuple[str, ...] = ()
     started_at: float = 0.0
     people: list[Customer] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -109,10 +111,12 @@ class WebhookLoad:
     def _post_until_taken(self, client: httpx.Client, customer: Customer, body: bytes) -> bool:
         headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(self.app_secret, body)}
         backoff_s = RETRY_FIRST_S
+        urls = (self.webhook_url, *self.more_webhook_urls)
         while not self._stopping.is_set():
+            url = urls[customer.posts % len(urls)]
             customer.posts += 1
             try:
-                if client.post(self.webhook_url, content=body, headers=headers).status_code == 200:
+                if client.post(url, content=body, headers=headers).status_code == 200:
                     return True
             except httpx.HTTPError:
                 pass

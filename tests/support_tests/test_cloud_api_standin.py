@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -85,3 +86,22 @@ def test_a_hung_send_times_out_at_the_client_yet_counts_as_delivered_and_every_o
     assert (first.status_posted, second.status_posted) == (True, False)
     wait_until(lambda: cloud_api.status_taken_at(first.wamid), timeout=5, what="the first one's status")
     assert len(webhook_receiver.received("/webhook/whatsapp")) == 1
+
+
+def test_a_slow_cloud_api_delivers_a_send_on_arrival_answers_it_later_and_a_read_receipt_at_once() -> None:
+    standin = CloudApiStandIn(SECRET, send_latency_s=0.4).start()
+    try:
+        sent_at = time.monotonic()
+        answer = send(standin, text_to("5511900000002"))
+        answered_after = time.monotonic() - sent_at
+        [reply] = standin.replies_by_recipient()["5511900000002"]
+        receipt_sent_at = time.monotonic()
+        send(standin, {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.in"})
+        receipt_after = time.monotonic() - receipt_sent_at
+    finally:
+        standin.stop()
+
+    assert answer.json()["messages"] == [{"id": reply.wamid}]
+    assert answered_after >= 0.4
+    assert reply.at - sent_at < 0.3  # delivered as it arrived: a cut client may never hear of it
+    assert receipt_after < 0.3
