@@ -46,6 +46,7 @@ METRICS_PORT = 9191
 WORKER_THREADS = 4
 READY_LINE = "Worker process is ready for action."
 START_TIMEOUT_S = 120.0
+DEAD_PEER_S = 6  # DATABASE_DEAD_PEER_S: compressed, as the faults suite's heartbeat timeout
 SEND_LATENCY_S = 0.3  # Meta answers a send in a few hundred ms: replies are in flight on every worker
 
 # A test-owned ledger in the rig's own database: every committed run of `collect_metrics` inserts
@@ -188,6 +189,7 @@ class ClusterRig:
             "METRICS_HOST": host.address,
             "METRICS_PORT": str(METRICS_PORT),
             "dramatiq_worker_timeout": "100",
+            "DATABASE_DEAD_PEER_S": str(DEAD_PEER_S),
         }  # fmt: skip
 
     def _spawn(self, host: Host, role: str, argv: list[str]) -> Node:

@@ -33,10 +33,14 @@ def pg_binary(name: str) -> Path:
 
 
 class RestartablePostgres:
-    """PostgreSQL on 127.0.0.1:`port` (no unix socket), data in `directory/pgdata`, trust auth."""
+    """PostgreSQL on 127.0.0.1:`port` (no unix socket), data in `directory/pgdata`, trust auth.
 
-    def __init__(self, directory: Path, *, port: int | None = None) -> None:
+    `also_on`: more addresses it listens on, each trusting clients of its /24.
+    """
+
+    def __init__(self, directory: Path, *, port: int | None = None, also_on: tuple[str, ...] = ()) -> None:
         self.directory = directory
+        self.also_on = also_on
         self.pgdata = directory / "pgdata"
         self.log_path = directory / "postgres.log"
         self._port = port if port is not None else _free_loopback_port()
@@ -69,7 +73,7 @@ class RestartablePostgres:
             raise RuntimeError(f"postgres already running, pid {self.pid}")
         if not (self.pgdata / "PG_VERSION").exists():
             self._initdb()
-        options = f"-h 127.0.0.1 -p {self._port} -k ''"
+        options = f"-h {','.join(('127.0.0.1', *self.also_on))} -p {self._port} -k ''"
         self._pg_ctl(
             "-w", "-t", str(int(timeout)), "-l", str(self.log_path), "-o", options, "start",
             timeout=timeout + 5,
@@ -139,6 +143,9 @@ class RestartablePostgres:
             pg_binary("initdb"), "-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "--encoding=utf8",
             timeout=120,
         )  # fmt: skip
+        with (self.pgdata / "pg_hba.conf").open("a") as rules:
+            for address in self.also_on:
+                rules.write(f"host all all {address.rsplit('.', 1)[0]}.0/24 trust\n")
 
     def _pg_ctl(self, *arguments: str, timeout: float) -> None:
         self._run(pg_binary("pg_ctl"), "-D", str(self.pgdata), *arguments, timeout=timeout)
