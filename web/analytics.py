@@ -26,9 +26,16 @@ _PARAMETERS = frozenset({"from", "to"})
 async def analytics_summary(request: Request) -> Response:
     if (refusal := await refuse_unless_admin(request)) is not None:
         return refusal
+    return await summary_answer(request, "analytics summary")
+
+
+async def summary_answer(request: Request, asked_by: str) -> Response:
+    """The report for the request's `from`/`to`, once its caller was let in (this API, the console)."""
     unknown = sorted(set(request.query_params) - _PARAMETERS)
     if unknown:
-        return error_response(400, "invalid_parameter", f"unknown parameter {unknown[0]}: expected from, to")
+        return error_response(
+            400, "invalid_parameter", f"unknown parameter {unknown[0][:32]}: expected from, to"
+        )
     try:
         start, end = parse_range(request.query_params.get("from"), request.query_params.get("to"))
     except InvalidParameter as error:
@@ -39,7 +46,7 @@ async def analytics_summary(request: Request) -> Response:
             summarize, settings.analytics_path, start, end, wait_s=settings.duckdb_lock_wait_s
         )
     except FileBusy as error:
-        logger.warning("analytics summary: %s", error)
+        logger.warning("%s: %s", asked_by, error)
         return error_response(
             503, "analytics_busy", "the analytics file is being written; try again shortly",
             headers={"Retry-After": str(RETRY_AFTER_S)},

@@ -59,6 +59,24 @@ def _not_found(task_id: str) -> Response:
     return error_response(404, "task_not_found", f"no task {task_id}")
 
 
+async def _confirmed_task(request: Request) -> tuple[Caller, Task] | Response:
+    """The caller and the task a confirmed action names, or the refusal: not signed in, a bad id,
+    no confirmation, not the caller's task, PostgreSQL down."""
+    caller = await caller_or_refusal(request, Role.AGENT)
+    if isinstance(caller, Response):
+        return caller
+    try:
+        tid = task_id(request.path_params["id"])
+        await confirmed_body(request)
+    except BadRequest as error:
+        return error.response()
+    try:
+        task: Task | None = await _service(request).run(store.get_task, tid, _scope(caller))
+    except psycopg.OperationalError as error:
+        return unavailable(DATABASE, error)
+    return _not_found(tid) if task is None else (caller, task)
+
+
 async def list_tasks(request: Request) -> Response:
     caller = await caller_or_refusal(request, Role.AGENT)
     if isinstance(caller, Response):
@@ -114,46 +132,31 @@ async def get_task(request: Request) -> Response:
 
 async def cancel_task(request: Request) -> Response:
     """202 while a running task is asked to stop, 200 once cancelled; 409 for a task that already ended."""
-    caller = await caller_or_refusal(request, Role.AGENT)
-    if isinstance(caller, Response):
-        return caller
+    confirmed = await _confirmed_task(request)
+    if isinstance(confirmed, Response):
+        return confirmed
+    caller, task = confirmed
+    if task.status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
+        detail = f"the task already ended {task.status}; nothing to cancel"
+        return error_response(409, "task_finished", detail)
     try:
-        tid = task_id(request.path_params["id"])
-        await confirmed_body(request)
-    except BadRequest as error:
-        return error.response()
-    service = _service(request)
-    try:
-        task: Task | None = await service.run(store.get_task, tid, _scope(caller))
-        if task is None:
-            return _not_found(tid)
-        if task.status in (TaskStatus.COMPLETED, TaskStatus.FAILED):
-            detail = f"the task already ended {task.status}; nothing to cancel"
-            return error_response(409, "task_finished", detail)
-        task = await service.run(store.request_cancel, tid, task.organization_id)
+        cancelled = await _service(request).run(store.request_cancel, task.id, task.organization_id)
     except psycopg.OperationalError as error:
         return unavailable(DATABASE, error)
-    if task is None:
-        return _not_found(tid)
-    await record_action(request, caller, "task.cancel", tid, {"status": str(task.status)})
-    return _json({"task": task}, 200 if task.status == TaskStatus.CANCELLED else 202)
+    if cancelled is None:
+        return _not_found(task.id)
+    await record_action(request, caller, "task.cancel", task.id, {"status": str(cancelled.status)})
+    return _json({"task": cancelled}, 200 if cancelled.status == TaskStatus.CANCELLED else 202)
 
 
 async def retry_task(request: Request) -> Response:
     """A failed or cancelled task runs again as a new task with the same input; 201 with the new task."""
-    caller = await caller_or_refusal(request, Role.AGENT)
-    if isinstance(caller, Response):
-        return caller
+    confirmed = await _confirmed_task(request)
+    if isinstance(confirmed, Response):
+        return confirmed
+    caller, old = confirmed
+    tid, service = old.id, _service(request)
     try:
-        tid = task_id(request.path_params["id"])
-        await confirmed_body(request)
-    except BadRequest as error:
-        return error.response()
-    service = _service(request)
-    try:
-        old: Task | None = await service.run(store.get_task, tid, _scope(caller))
-        if old is None:
-            return _not_found(tid)
         if old.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
             detail = f"only a failed or cancelled task can be retried; this one is {old.status}"
             return error_response(409, "task_not_retryable", detail)
