@@ -21,6 +21,7 @@ from web.background.schemas import ErrorBody
 from web.background.service import BackgroundService
 from web.enqueue import BrokerUnavailable
 from web.json_nesting import MAX_JSON_DEPTH, nested_deeper_than
+from web.responses import json_response
 from web.unavailable import BROKER, DATABASE, unavailable
 
 T = TypeVar("T")
@@ -46,15 +47,6 @@ class Refusal(Exception):
     ) -> None:
         super().__init__(detail)
         self.response = json_response(ErrorBody(error, detail, field), status, headers)
-
-
-def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        msgspec.json.encode(body),
-        status_code=status,
-        media_type="application/json",
-        headers=dict(headers or {}),
-    )
 
 
 def endpoint(handler: Endpoint) -> Endpoint:

@@ -14,9 +14,10 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from web.background.http import Refusal, caller, decode_body, endpoint, json_response, service
+from web.background.http import Refusal, caller, decode_body, endpoint, service
 from web.background.schemas import BulkSubmitted, N8nTrigger, ProcessBulk, ScheduleDaily
 from web.background.tasks import prepared, submit, task_location
+from web.responses import json_response
 from zapq.background import store
 from zapq.background.catalog import BULK_TASK_TYPE
 from zapq.background.messages import run_message

@@ -7,8 +7,9 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from web.background.http import Refusal, caller, endpoint, json_response, query_number, service
+from web.background.http import Refusal, caller, endpoint, query_number, service
 from web.background.schemas import Cleaned, Health
+from web.responses import json_response
 from zapq.background import store
 
 CHECK_TIMEOUT_S = 2.0

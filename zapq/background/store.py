@@ -22,6 +22,7 @@ from zapq.background.catalog import BULK_TASK_TYPE
 from zapq.background.handlers import TaskPriority
 from zapq.background.records import NewTask, Task, TaskEvent, TaskLogLine
 from zapq.background.status import TERMINAL, EventKind, TaskStatus
+from zapq.db.like import literal_for_like
 
 MAX_LOG_MESSAGE = 4000
 MAX_PROGRESS_MESSAGE = 500
@@ -411,8 +412,8 @@ def list_tasks(
     `after` is the (created_at, id) of the last one seen; `text` matches the start of the id, or
     anywhere in the type or name, case-insensitively.
     """
-    contains = None if text is None else "%" + _like_escaped(text) + "%"
-    prefix = None if text is None else _like_escaped(text.lower()) + "%"
+    contains = None if text is None else "%" + literal_for_like(text) + "%"
+    prefix = None if text is None else literal_for_like(text.lower()) + "%"
     with connection.cursor(row_factory=dict_row) as cursor:
         rows = cursor.execute(
             f"""
@@ -443,11 +444,6 @@ def list_tasks(
             },
         ).fetchall()
     return [_task(row) for row in rows]
-
-
-def _like_escaped(text: str) -> str:
-    """`text` matched literally by LIKE: its wildcards and the escape character escaped."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def events_after(connection: psycopg.Connection, cursors: Sequence[tuple[str, int]]) -> list[TaskEvent]:

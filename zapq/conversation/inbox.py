@@ -14,6 +14,8 @@ import msgspec
 import psycopg
 from psycopg.rows import class_row
 
+from zapq.db.like import literal_for_like
+
 MIN_PHONE_DIGITS = 4
 PHONE_DIGITS_SHOWN = 4
 
@@ -100,7 +102,7 @@ def find_customers(
 ) -> list[ConversationSummary]:
     """Conversations whose customer's name holds `text`, or whose number holds its digits (4 or more)."""
     digits = "".join(ch for ch in text if ch.isdigit())
-    name = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    name = "%" + literal_for_like(text) + "%"
     number = "%" + digits + "%" if len(digits) >= MIN_PHONE_DIGITS else None
     with connection.cursor(row_factory=class_row(ConversationSummary)) as cursor:
         return cursor.execute(

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from web.console.actions import record_action
 from web.console.auth import Role, caller_or_refusal
 from web.console.params import BadRequest, confirmed_body, conversation_id, int_parameter, text_parameter
-from web.responses import error_response
+from web.responses import error_response, json_response
 from web.unavailable import DATABASE, unavailable
 from zapq.conversation import inbox
 from zapq.conversation.store import BOT, HUMAN, release_to_bot
@@ -37,10 +37,6 @@ MAX_PAGE = 200
 DEFAULT_TRANSCRIPT = 200
 MAX_TRANSCRIPT = 1000
 MAX_SEARCH = 64
-
-
-def _json(body: object, status: int = 200) -> Response:
-    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
 
 
 def _shown(summary: inbox.ConversationSummary) -> dict[str, Any]:
@@ -89,7 +85,7 @@ async def list_conversations(request: Request) -> Response:
             found = await _run(request, inbox.find_customers, text, limit=limit)
     except psycopg.OperationalError as error:
         return unavailable(DATABASE, error)
-    return _json({"search": text, "conversations": [_shown(summary) for summary in found]})
+    return json_response({"search": text, "conversations": [_shown(summary) for summary in found]})
 
 
 def _conversation_page(connection: psycopg.Connection[Any], cid: str, limit: int) -> dict[str, Any] | None:
@@ -119,7 +115,7 @@ async def get_conversation(request: Request) -> Response:
         page = await _run(request, _conversation_page, cid, limit)
     except psycopg.OperationalError as error:
         return unavailable(DATABASE, error)
-    return _not_found(cid) if page is None else _json(page)
+    return _not_found(cid) if page is None else json_response(page)
 
 
 async def release_conversation(request: Request) -> Response:
@@ -144,7 +140,7 @@ async def release_conversation(request: Request) -> Response:
     await record_action(
         request, caller, "conversation.release", cid, {"customer": customer_tag(summary.wa_id)}
     )
-    return _json({"conversation_id": cid, "mode": BOT})
+    return json_response({"conversation_id": cid, "mode": BOT})
 
 
 ROUTES = [

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 import psycopg
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,7 +24,7 @@ from web.console.actions import record_action
 from web.console.auth import Caller, Role, caller_or_refusal
 from web.console.params import BadRequest, confirmed_body, int_parameter, task_id, text_parameter
 from web.enqueue import BrokerUnavailable
-from web.responses import error_response
+from web.responses import error_response, json_response
 from web.unavailable import BROKER, DATABASE, unavailable
 from zapq.background import store
 from zapq.background.catalog import BULK_TASK_TYPE
@@ -44,10 +43,6 @@ MAX_NAME = 64
 def _service(request: Request) -> BackgroundService:
     background: BackgroundService = request.app.state.background
     return background
-
-
-def _json(body: object, status: int = 200) -> Response:
-    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
 
 
 def _scope(caller: Caller) -> str | None:
@@ -101,7 +96,7 @@ async def list_tasks(request: Request) -> Response:
         )  # fmt: skip
     except psycopg.OperationalError as error:
         return unavailable(DATABASE, error)
-    return _json({"tasks": tasks, "organization": scope})
+    return json_response({"tasks": tasks, "organization": scope})
 
 
 def _task_and_logs(
@@ -127,7 +122,7 @@ async def get_task(request: Request) -> Response:
         found = await _service(request).run(_task_and_logs, tid, _scope(caller), after_log_id)
     except psycopg.OperationalError as error:
         return unavailable(DATABASE, error)
-    return _not_found(tid) if found is None else _json(found)
+    return _not_found(tid) if found is None else json_response(found)
 
 
 async def cancel_task(request: Request) -> Response:
@@ -146,7 +141,7 @@ async def cancel_task(request: Request) -> Response:
     if cancelled is None:
         return _not_found(task.id)
     await record_action(request, caller, "task.cancel", task.id, {"status": str(cancelled.status)})
-    return _json({"task": cancelled}, 200 if cancelled.status == TaskStatus.CANCELLED else 202)
+    return json_response({"task": cancelled}, 200 if cancelled.status == TaskStatus.CANCELLED else 202)
 
 
 async def retry_task(request: Request) -> Response:
@@ -172,7 +167,7 @@ async def retry_task(request: Request) -> Response:
         await service.run(store.delete_task, new.id)
         return unavailable(BROKER, error)
     await record_action(request, caller, "task.retry", tid, {"new_task_id": new.id})
-    return _json({"task": new, "retry_of": tid}, 201)
+    return json_response({"task": new, "retry_of": tid}, 201)
 
 
 ROUTES = [
