@@ -81,9 +81,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     from zapq import runtime
+    from zapq.embedded.postgres_server import running_postgres
+    from zapq.embedded.redis_server import running_redis
 
     if runtime.booted():  # this process resolved its servers: stop the ones it started
         runtime.booted_services().stop_started()
+    # The data dir is this test process's alone: a server still running there was started for it by
+    # another process (one of its subprocesses, before it booted) and must not outlive it.
+    data_dir = Path(os.environ["ZAPQ_DATA_DIR"])
+    for left in (running_postgres(data_dir / "postgres"), running_redis(data_dir / "redis")):
+        if left is not None:
+            left.stop()
 
 
 pytest_plugins = ["tests.support.fixtures"]

@@ -49,6 +49,11 @@ def ensure_postgres(pgdata: Path) -> EmbeddedPostgres:
         )
 
 
+def running_postgres(pgdata: Path) -> EmbeddedPostgres | None:
+    """The server running on `pgdata`, if one is (never starts one)."""
+    return ensure_postgres(pgdata) if _postmaster_alive(pgdata) else None
+
+
 def _postmaster_alive(pgdata: Path) -> bool:
     pid_file = pgdata / "postmaster.pid"
     try:

@@ -50,13 +50,14 @@ def ensure_redis(directory: Path) -> EmbeddedRedis:
     """Reuse the redis-server recorded in `directory`, or start one there."""
     directory.mkdir(parents=True, exist_ok=True)
     with file_lock(directory / "start.lock"):
-        running = _running_server(directory)
+        running = running_redis(directory)
         if running is not None:
             return running
         return _start(directory)
 
 
-def _running_server(directory: Path) -> EmbeddedRedis | None:
+def running_redis(directory: Path) -> EmbeddedRedis | None:
+    """The redis-server recorded in `directory` if it answers (never starts one)."""
     url_file, pid_file = directory / "redis.url", directory / "redis.pid"
     if not (url_file.exists() and pid_file.exists()):
         return None
