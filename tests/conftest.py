@@ -79,19 +79,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.unit)
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    from zapq import runtime
+@pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the embedded servers before this process reports its session finished.
+
+    Under pytest-xdist a worker reports it in its own sessionfinish (after this one), and the
+    controller may exit, and its workers with it, any time after: a worker stopping its servers in
+    pytest_unconfigure could be gone before its redis-server was (full runs left one behind).
+    """
     from zapq.embedded.postgres_server import running_postgres
     from zapq.embedded.redis_server import running_redis
 
-    if runtime.booted():  # this process resolved its servers: stop the ones it started
-        runtime.booted_services().stop_started()
-    # The data dir is this test process's alone: a server still running there was started for it by
-    # another process (one of its subprocesses, before it booted) and must not outlive it.
+    # The data dir is this test process's alone: whatever runs there stops with it, whether this
+    # process started it or one of its subprocesses did before it booted.
     data_dir = Path(os.environ["ZAPQ_DATA_DIR"])
-    for left in (running_postgres(data_dir / "postgres"), running_redis(data_dir / "redis")):
-        if left is not None:
-            left.stop()
+    for server in (running_postgres(data_dir / "postgres"), running_redis(data_dir / "redis")):
+        if server is not None:
+            server.stop()
 
 
 pytest_plugins = ["tests.support.fixtures"]
